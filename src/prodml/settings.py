@@ -1,0 +1,1 @@
+"""Where prodml keeps its state, read from the environment (``PRODML_*``)."""
