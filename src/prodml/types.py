@@ -55,7 +55,8 @@ class TensorSpec:
             raise ConfigError("a tensor spec needs a non-empty name")
         if self.dtype not in DTYPES:
             raise ConfigError(
-                f"tensor {self.name!r}: unknown dtype {self.dtype!r}; use one of {', '.join(DTYPES)}"
+                f"tensor {self.name!r}: unknown dtype {self.dtype!r}; "
+                f"use one of {', '.join(DTYPES)}"
             )
         if not self.shape or any(d < -1 or d == 0 for d in self.shape):
             raise ConfigError(
