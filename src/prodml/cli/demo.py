@@ -83,10 +83,6 @@ def train_and_register(registry: Registry) -> list[Candidate]:
     return candidates
 
 
-def mount(app: typer.Typer) -> None:
-    app.command()(demo)
-
-
 def demo(
     home: Annotated[
         Path | None,
@@ -101,15 +97,14 @@ def demo(
     candidates = train_and_register(registry)
     print_table(
         None,
-        ["version", "flavor", "accuracy", "ROC AUC", "inputs", "outputs", "sha256"],
+        ["version", "flavor", "accuracy", "ROC AUC", "inputs", "sha256"],
         [
             (
-                c.version.ref,
+                c.version.version,
                 c.version.flavor,
                 f"{c.accuracy:.4f}",
                 f"{c.auc:.4f}",
                 len(c.version.signature.inputs),
-                ", ".join(c.version.signature.output_names),
                 c.version.artifact_sha256[:12],
             )
             for c in candidates

@@ -21,12 +21,11 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 from rich.text import Text
 
 from prodml import __version__
-from prodml.cli import models
+from prodml.cli import demo, models
 from prodml.cli.output import errors
 from prodml.errors import (
     ArtifactError,
@@ -61,6 +60,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(models.app, name="models")
+app.command()(demo.demo)
 
 
 @app.callback()
@@ -81,21 +81,6 @@ def version() -> None:
     print(__version__)
 
 
-def _mount_optional() -> None:
-    # Command groups that live beside features which may still be growing: mounted when their
-    # module is present, so the core CLI never breaks on them.
-    from importlib import import_module
-
-    for name in ("demo", "features", "serve"):
-        try:
-            module = import_module(f"prodml.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"prodml.cli.{name}":
-                raise
-            continue
-        module.mount(app)
-
-
 def exit_code(exc: BaseException) -> int:
     for kind, code in EXIT_CODES:
         if isinstance(exc, kind):
@@ -103,22 +88,29 @@ def exit_code(exc: BaseException) -> int:
     return 1
 
 
+def _is_usage_error(exc: Exception) -> bool:
+    # Typer vendors its own click, so its usage errors are not click.ClickException; both
+    # kinds carry show() and exit_code (2 for usage errors).
+    return (
+        isinstance(exc, typer.TyperException) and hasattr(exc, "show") and hasattr(exc, "exit_code")
+    )
+
+
 def run(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning errors into one readable line and an exit code."""
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
-    _mount_optional()
     try:
         app(args=args, prog_name="prodml", standalone_mode=False)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except typer.Abort:
         errors.print("aborted")
         sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
     except Exception as exc:
+        if _is_usage_error(exc):
+            exc.show()  # type: ignore[attr-defined]
+            sys.exit(exc.exit_code)  # type: ignore[attr-defined]
         if debug:
             raise
         code = exit_code(exc)

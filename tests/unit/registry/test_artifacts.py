@@ -15,7 +15,7 @@ from prodml.registry import FsspecArtifactStore, LocalArtifactStore, Registry
 
 def _artifact(tmp_path: Path) -> Path:
     directory = tmp_path / "artifact"
-    (directory / "sub").mkdir(parents=True)
+    (directory / "sub").mkdir(parents=True, exist_ok=True)
     (directory / "model.bin").write_bytes(b"weights")
     (directory / "sub" / "meta.json").write_text("{}")
     return directory
