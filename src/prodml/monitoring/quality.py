@@ -1,0 +1,182 @@
+"""Data quality of a window against the model's signature and the reference profile.
+
+Checks, each reported as a ``QualityIssue``:
+
+- ``missing_column`` / ``extra_column``: against the signature's inputs (or the profile's
+  columns when no signature is given);
+- ``type_change``: a column's kind (numeric vs categorical) differs from the signature's dtype
+  or the profile's;
+- ``missing_values``: missing rate above the reference's rate + ``missing_tolerance``, or any
+  missing value in an input the signature declares not nullable;
+- ``out_of_range``: values outside the reference [min, max] widened by ``range_tolerance`` x
+  (max - min) on each side;
+- ``unseen_category``: categories the reference never saw (only when the profile named every
+  reference category, i.e. none were pooled as "other").
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from prodml.profiles import CategoricalProfile, DatasetProfile, NumericProfile
+from prodml.profiles.columns import to_columns
+from prodml.types import Signature
+
+
+@dataclass(frozen=True)
+class QualityIssue:
+    """One problem found: which column, what kind, how much, and a sentence for people."""
+
+    column: str
+    kind: str
+    value: float
+    threshold: float
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class QualityReport:
+    rows: int
+    issues: tuple[QualityIssue, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.issues
+
+    def by_kind(self, kind: str) -> list[QualityIssue]:
+        return [i for i in self.issues if i.kind == kind]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rows": self.rows, "ok": self.ok, "issues": [i.to_dict() for i in self.issues]}
+
+
+def check_quality(
+    data: object,
+    *,
+    signature: Signature | None = None,
+    reference: DatasetProfile | None = None,
+    missing_tolerance: float = 0.05,
+    range_tolerance: float = 0.0,
+    max_out_of_range: float = 0.0,
+) -> QualityReport:
+    """Check one window of data (see the module docstring).
+
+    Args:
+        missing_tolerance: allowed rise of the missing rate over the reference's.
+        range_tolerance: widen the reference range by this share of its width on each side.
+        max_out_of_range: share of out-of-range values tolerated before an issue is raised.
+    """
+    cols = to_columns(data)
+    rows = len(next(iter(cols.values()))) if cols else 0
+    issues: list[QualityIssue] = []
+    ref_cols = reference.columns if reference is not None else {}
+    expected = signature.input_names if signature is not None else list(ref_cols)
+    for name in expected:
+        if name not in cols:
+            issues.append(QualityIssue(name, "missing_column", 1.0, 0.0, f"{name!r} is missing"))
+    if expected:
+        for name in cols:
+            if name not in expected:
+                issues.append(
+                    QualityIssue(name, "extra_column", 1.0, 0.0, f"{name!r} is not expected")
+                )
+    for name, col in cols.items():
+        spec_kind, nullable = None, True
+        if signature is not None and name in signature.input_names:
+            spec = signature.input(name)
+            spec_kind = "categorical" if spec.dtype in ("string", "bool") else "numeric"
+            nullable = spec.nullable
+        prof = ref_cols.get(name)
+        want = spec_kind or (prof.kind if prof is not None else None)
+        if want is not None and col.kind != want:
+            issues.append(
+                QualityIssue(
+                    name,
+                    "type_change",
+                    1.0,
+                    0.0,
+                    f"{name!r} arrived {col.kind} ({col.dtype}); expected {want}",
+                )
+            )
+            continue
+        missing = _missing(col.values, col.kind)
+        rate = missing / rows if rows else 0.0
+        if not nullable and missing:
+            issues.append(
+                QualityIssue(
+                    name,
+                    "missing_values",
+                    rate,
+                    0.0,
+                    f"{name!r} has {missing} missing values; the signature says not nullable",
+                )
+            )
+        elif prof is not None and rate > prof.missing_rate + missing_tolerance:
+            limit = prof.missing_rate + missing_tolerance
+            issues.append(
+                QualityIssue(
+                    name,
+                    "missing_values",
+                    rate,
+                    limit,
+                    f"{name!r} is {rate:.1%} missing; reference {prof.missing_rate:.1%}",
+                )
+            )
+        if isinstance(prof, NumericProfile) and prof.min is not None and prof.max is not None:
+            issues.extend(_range(name, col.values, prof, range_tolerance, max_out_of_range))
+        if isinstance(prof, CategoricalProfile) and prof.complete:
+            issues.extend(_unseen(name, col.values, prof))
+    return QualityReport(rows=rows, issues=tuple(issues))
+
+
+def _missing(values: Any, kind: str) -> int:
+    if kind == "numeric":
+        return int(np.isnan(values).sum())
+    return sum(v is None for v in values.tolist())
+
+
+def _range(
+    name: str, values: Any, prof: NumericProfile, tol: float, allowed: float
+) -> list[QualityIssue]:
+    lo, hi = float(prof.min or 0.0), float(prof.max or 0.0)
+    pad = tol * (hi - lo)
+    present = values[~np.isnan(values)]
+    if present.size == 0:
+        return []
+    outside = int(((present < lo - pad) | (present > hi + pad)).sum())
+    share = outside / present.size
+    if outside == 0 or share <= allowed:
+        return []
+    return [
+        QualityIssue(
+            name,
+            "out_of_range",
+            share,
+            allowed,
+            f"{outside} values of {name!r} ({share:.1%}) outside [{lo - pad:g}, {hi + pad:g}]",
+        )
+    ]
+
+
+def _unseen(name: str, values: Any, prof: CategoricalProfile) -> list[QualityIssue]:
+    present = [v for v in values.tolist() if v is not None]
+    unseen = sorted({v for v in present if v not in prof.counts})
+    if not unseen:
+        return []
+    share = sum(v not in prof.counts for v in present) / len(present)
+    shown = ", ".join(repr(u) for u in unseen[:5]) + (" ..." if len(unseen) > 5 else "")
+    return [
+        QualityIssue(
+            name,
+            "unseen_category",
+            share,
+            0.0,
+            f"{name!r} has {len(unseen)} categories never seen in the reference: {shown}",
+        )
+    ]
