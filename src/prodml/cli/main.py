@@ -25,7 +25,7 @@ import typer
 from rich.text import Text
 
 from prodml import __version__
-from prodml.cli import demo, models
+from prodml.cli import demo, features, models
 from prodml.cli.output import errors
 from prodml.errors import (
     ArtifactError,
@@ -60,6 +60,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(models.app, name="models")
+app.add_typer(features.app, name="features")
 app.command()(demo.demo)
 
 
