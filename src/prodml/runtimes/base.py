@@ -14,7 +14,7 @@ Output conventions, shared by every flavor so that clients see one shape of answ
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -22,7 +22,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
-from prodml.types import Signature
+from prodml.types import Signature, TensorSpec
 
 Array = npt.NDArray[np.generic]
 Columns = Mapping[str, Array]
@@ -68,25 +68,55 @@ class ModelRuntime(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class SavedArtifact:
+    """What a flavor learned while writing a model into a directory.
+
+    Attributes:
+        flavor_options: JSON-serialisable settings that ``load`` needs (file names, classes, ...).
+        task: ``classification``, ``regression`` or ``other``.
+        requires_trust: loading executes code (pickle, user modules); ``load`` then needs
+            ``RuntimeOptions(trusted=True)``.
+        inputs: input specs read from the model itself (feature names, ONNX graph inputs), used
+            when the caller gave neither a sample nor a signature; empty when unknown.
+    """
+
+    flavor_options: dict[str, object]
+    task: str = "other"
+    requires_trust: bool = False
+    inputs: tuple[TensorSpec, ...] = ()
+
+
 class Flavor(Protocol):
-    """Saves model objects of one library into a directory and loads them back."""
+    """Saves model objects of one library into a directory and loads them back.
+
+    ``accepts_missing`` is True for libraries that take NaN natively (the tree libraries): specs
+    inferred for their numeric inputs are then nullable.
+    """
 
     name: str
+    accepts_missing: bool
 
     def can_save(self, model: object) -> bool:
-        """True when this flavor knows how to save ``model``."""
+        """True when this flavor knows how to save ``model`` (checked without heavy imports)."""
         ...
 
-    def save(self, model: object, directory: Path, *, trusted: bool) -> dict[str, object]:
-        """Write ``model`` into ``directory``; return the flavor options stored in the manifest."""
+    def save(
+        self, model: object, directory: Path, *, trusted: bool, code_paths: Sequence[Path] = ()
+    ) -> SavedArtifact:
+        """Write ``model`` into ``directory`` (which exists and is empty).
+
+        ``code_paths`` (files or packages to ship with the model) matters only to flavors that
+        run user code; the others ignore it.
+        """
         ...
 
     def load(
         self,
         directory: Path,
         flavor_options: Mapping[str, object],
-        signature: Signature | None,
+        signature: Signature,
         options: RuntimeOptions,
     ) -> ModelRuntime:
-        """Load a model that ``save`` (or an import) wrote into ``directory``."""
+        """Load a model that ``save`` wrote into ``directory``."""
         ...
