@@ -82,14 +82,17 @@ def sklearn_mixed_columns(d: Path) -> RuntimeCase:
     from sklearn.preprocessing import OneHotEncoder
 
     rng = np.random.default_rng(0)
-    X = pd.DataFrame({
-        "amount": rng.normal(size=60),
-        "country": rng.choice(["fr", "de", "us"], size=60).astype(object),
-    })
+    X = pd.DataFrame(
+        {
+            "amount": rng.normal(size=60),
+            "country": rng.choice(["fr", "de", "us"], size=60).astype(object),
+        }
+    )
     y = (X["amount"] > 0).astype(int)
     model = make_pipeline(
-        make_column_transformer((OneHotEncoder(handle_unknown="ignore"), ["country"]),
-                                remainder="passthrough"),
+        make_column_transformer(
+            (OneHotEncoder(handle_unknown="ignore"), ["country"]), remainder="passthrough"
+        ),
         LogisticRegression(),
     ).fit(X, y)
     save_model(model, d, sample=X.head(10))
@@ -104,8 +107,11 @@ def lightgbm_booster(d: Path) -> RuntimeCase:
 
     X, y = _cancer()
     matrix = X.to_numpy(np.float32)
-    booster = lgb.train({"objective": "binary", "verbose": -1, "num_leaves": 7},
-                        lgb.Dataset(matrix, y.to_numpy()), num_boost_round=5)
+    booster = lgb.train(
+        {"objective": "binary", "verbose": -1, "num_leaves": 7},
+        lgb.Dataset(matrix, y.to_numpy()),
+        num_boost_round=5,
+    )
     save_model(booster, d, sample=matrix[:10])
     return RuntimeCase("lightgbm_booster", d, matrix[:8])
 
@@ -141,8 +147,9 @@ def catboost_classifier(d: Path) -> RuntimeCase:
     import catboost
 
     X, y = _iris()
-    model = catboost.CatBoostClassifier(iterations=5, depth=2, verbose=0,
-                                        allow_writing_files=False, thread_count=1).fit(X, y)
+    model = catboost.CatBoostClassifier(
+        iterations=5, depth=2, verbose=0, allow_writing_files=False, thread_count=1
+    ).fit(X, y)
     save_model(model, d, sample=X.iloc[::15])
     return RuntimeCase("catboost_classifier", d, X.iloc[::20])
 
@@ -197,8 +204,11 @@ def torch_export(d: Path) -> RuntimeCase:
     import torch
 
     sample = np.random.default_rng(0).normal(size=(6, 4)).astype(np.float32)
-    program = torch.export.export(_tiny_net(), (torch.from_numpy(sample),),
-                                  dynamic_shapes={"x": {0: torch.export.Dim("batch")}})
+    program = torch.export.export(
+        _tiny_net(),
+        (torch.from_numpy(sample),),
+        dynamic_shapes={"x": {0: torch.export.Dim("batch")}},
+    )
     save_model(program, d, sample=sample)
     return RuntimeCase("torch_export", d, sample)
 
@@ -255,8 +265,11 @@ def _mlmodel(directory: Path, flavors: dict[str, Any], inputs: list[dict[str, An
         "flavors": flavors,
         "mlflow_version": "2.17.0",
         "model_uuid": "0" * 32,
-        "signature": {"inputs": json.dumps(inputs), "outputs": json.dumps([{"type": "double"}]),
-                      "params": None},
+        "signature": {
+            "inputs": json.dumps(inputs),
+            "outputs": json.dumps([{"type": "double"}]),
+            "params": None,
+        },
     }
     (directory / "MLmodel").write_text(yaml.safe_dump(spec))
 
@@ -278,12 +291,24 @@ def mlflow_sklearn(d: Path) -> RuntimeCase:
     source = _mlflow_dir(d)
     with (source / "model.pkl").open("wb") as fh:
         pickle.dump(LogisticRegression(max_iter=300).fit(X, y), fh)
-    _mlmodel(source, {
-        "python_function": {"loader_module": "mlflow.sklearn", "model_path": "model.pkl",
-                            "predict_fn": "predict", "env": {"conda": "conda.yaml"}},
-        "sklearn": {"pickled_model": "model.pkl", "serialization_format": "cloudpickle",
-                    "sklearn_version": "1.5.0", "code": None},
-    }, _columns_spec(X))
+    _mlmodel(
+        source,
+        {
+            "python_function": {
+                "loader_module": "mlflow.sklearn",
+                "model_path": "model.pkl",
+                "predict_fn": "predict",
+                "env": {"conda": "conda.yaml"},
+            },
+            "sklearn": {
+                "pickled_model": "model.pkl",
+                "serialization_format": "cloudpickle",
+                "sklearn_version": "1.5.0",
+                "code": None,
+            },
+        },
+        _columns_spec(X),
+    )
     save_model(source, d, trusted=True)
     return RuntimeCase("mlflow_sklearn", d, X.iloc[::20])
 
@@ -293,13 +318,20 @@ def mlflow_lightgbm(d: Path) -> RuntimeCase:
 
     X, y = _cancer()
     source = _mlflow_dir(d)
-    booster = lgb.train({"objective": "binary", "verbose": -1, "num_leaves": 7},
-                        lgb.Dataset(X, y), num_boost_round=5)
+    booster = lgb.train(
+        {"objective": "binary", "verbose": -1, "num_leaves": 7},
+        lgb.Dataset(X, y),
+        num_boost_round=5,
+    )
     booster.save_model(str(source / "model.lgb"))
-    _mlmodel(source, {
-        "python_function": {"loader_module": "mlflow.lightgbm", "data": "model.lgb"},
-        "lightgbm": {"lgb_version": "4.5.0", "data": "model.lgb", "code": None},
-    }, _columns_spec(X))
+    _mlmodel(
+        source,
+        {
+            "python_function": {"loader_module": "mlflow.lightgbm", "data": "model.lgb"},
+            "lightgbm": {"lgb_version": "4.5.0", "data": "model.lgb", "code": None},
+        },
+        _columns_spec(X),
+    )
     save_model(source, d)
     return RuntimeCase("mlflow_lightgbm", d, X.head(8))
 
@@ -312,11 +344,20 @@ def mlflow_xgboost(d: Path) -> RuntimeCase:
     model = xgb.XGBRegressor(n_estimators=5, max_depth=2).fit(X, y)
     # Raw bytes: save_model("model.xgb") would warn that the extension picks no format.
     (source / "model.xgb").write_bytes(bytes(model.get_booster().save_raw("ubj")))
-    _mlmodel(source, {
-        "python_function": {"loader_module": "mlflow.xgboost", "data": "model.xgb"},
-        "xgboost": {"xgb_version": "2.1.0", "data": "model.xgb", "model_class":
-                    "xgboost.sklearn.XGBRegressor", "model_format": "xgb", "code": None},
-    }, [{"type": "tensor", "tensor-spec": {"dtype": "float64", "shape": [-1, 10]}}])
+    _mlmodel(
+        source,
+        {
+            "python_function": {"loader_module": "mlflow.xgboost", "data": "model.xgb"},
+            "xgboost": {
+                "xgb_version": "2.1.0",
+                "data": "model.xgb",
+                "model_class": "xgboost.sklearn.XGBRegressor",
+                "model_format": "xgb",
+                "code": None,
+            },
+        },
+        [{"type": "tensor", "tensor-spec": {"dtype": "float64", "shape": [-1, 10]}}],
+    )
     save_model(source, d)
     return RuntimeCase("mlflow_xgboost", d, X[:8])
 
@@ -325,11 +366,19 @@ def mlflow_onnx(d: Path) -> RuntimeCase:
     proto, matrix = _onnx_classifier()
     source = _mlflow_dir(d)
     (source / "model.onnx").write_bytes(proto.SerializeToString())
-    _mlmodel(source, {
-        "python_function": {"loader_module": "mlflow.onnx", "data": "model.onnx"},
-        "onnx": {"onnx_version": "1.16.0", "data": "model.onnx",
-                 "providers": ["CPUExecutionProvider"], "code": None},
-    }, [{"type": "tensor", "name": "X", "tensor-spec": {"dtype": "float32", "shape": [-1, 4]}}])
+    _mlmodel(
+        source,
+        {
+            "python_function": {"loader_module": "mlflow.onnx", "data": "model.onnx"},
+            "onnx": {
+                "onnx_version": "1.16.0",
+                "data": "model.onnx",
+                "providers": ["CPUExecutionProvider"],
+                "code": None,
+            },
+        },
+        [{"type": "tensor", "name": "X", "tensor-spec": {"dtype": "float32", "shape": [-1, 4]}}],
+    )
     save_model(source, d)
     return RuntimeCase("mlflow_onnx", d, matrix[::20])
 
@@ -348,13 +397,22 @@ def mlflow_pyfunc(d: Path) -> RuntimeCase:
     (source / "artifacts").mkdir()
     np.save(source / "artifacts" / "offset.npy", np.array(0.5))
     (source / "python_model.pkl").write_bytes(cloudpickle.dumps(AddModel()))
-    _mlmodel(source, {
-        "python_function": {"loader_module": "mlflow.pyfunc.model",
-                            "python_model": "python_model.pkl",
-                            "artifacts": {"offset": {"path": "artifacts/offset.npy"}},
-                            "cloudpickle_version": "3.0.0", "code": None},
-    }, [{"type": "double", "name": "a", "required": True},
-        {"type": "long", "name": "b", "required": True}])
+    _mlmodel(
+        source,
+        {
+            "python_function": {
+                "loader_module": "mlflow.pyfunc.model",
+                "python_model": "python_model.pkl",
+                "artifacts": {"offset": {"path": "artifacts/offset.npy"}},
+                "cloudpickle_version": "3.0.0",
+                "code": None,
+            },
+        },
+        [
+            {"type": "double", "name": "a", "required": True},
+            {"type": "long", "name": "b", "required": True},
+        ],
+    )
     save_model(source, d, trusted=True)
     sample = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [1, 2, 3]})
     return RuntimeCase("mlflow_pyfunc", d, sample, TRUSTED)
@@ -363,10 +421,24 @@ def mlflow_pyfunc(d: Path) -> RuntimeCase:
 BUILDERS: dict[str, Builder] = {
     f.__name__: f
     for f in (
-        sklearn_pipeline, sklearn_regressor, sklearn_multiclass, sklearn_mixed_columns,
-        lightgbm_booster, lightgbm_classifier, xgboost_classifier, xgboost_booster,
-        catboost_classifier, onnx_classifier, torch_script, torch_export, pyfunc_model,
-        mlflow_sklearn, mlflow_lightgbm, mlflow_xgboost, mlflow_onnx, mlflow_pyfunc,
+        sklearn_pipeline,
+        sklearn_regressor,
+        sklearn_multiclass,
+        sklearn_mixed_columns,
+        lightgbm_booster,
+        lightgbm_classifier,
+        xgboost_classifier,
+        xgboost_booster,
+        catboost_classifier,
+        onnx_classifier,
+        torch_script,
+        torch_export,
+        pyfunc_model,
+        mlflow_sklearn,
+        mlflow_lightgbm,
+        mlflow_xgboost,
+        mlflow_onnx,
+        mlflow_pyfunc,
     )
 }
 

@@ -119,9 +119,7 @@ def _from_arrow(table: Any, signature: Signature) -> dict[str, Array]:
     if matrix_name is not None and matrix_name not in names:
         columns = [table.column(n).to_numpy(zero_copy_only=False) for n in names]
         return {matrix_name: np.column_stack(columns) if columns else np.empty((0, 0))}
-    return {
-        n: _arrow_values(table.column(n)) for n in signature.input_names if n in names
-    }
+    return {n: _arrow_values(table.column(n)) for n in signature.input_names if n in names}
 
 
 def _arrow_values(column: Any) -> Array:
@@ -130,8 +128,10 @@ def _arrow_values(column: Any) -> Array:
     if pa.types.is_fixed_size_list(column.type):
         # A tensor input stored as a fixed-size list column: one row per list.
         width = column.type.list_size
-        flat = column.combine_chunks().flatten() if hasattr(column, "combine_chunks") else (
-            column.flatten()
+        flat = (
+            column.combine_chunks().flatten()
+            if hasattr(column, "combine_chunks")
+            else (column.flatten())
         )
         return np.asarray(flat.to_numpy(zero_copy_only=False)).reshape(-1, width)
     return np.asarray(column.to_numpy(zero_copy_only=False))

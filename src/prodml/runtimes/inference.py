@@ -68,8 +68,9 @@ def spec_for(name: str, array: Array, *, nullable: bool | None = None) -> Tensor
 
 
 def _all_numbers(array: Array) -> bool:
-    return all(v is None or (isinstance(v, int | float) and not isinstance(v, bool))
-               for v in array.ravel())
+    return all(
+        v is None or (isinstance(v, int | float) and not isinstance(v, bool)) for v in array.ravel()
+    )
 
 
 def sample_arrays(sample: object) -> dict[str, Array]:

@@ -37,8 +37,14 @@ _COLUMN_TYPES = {
     "double": "float64",
     "string": "string",
 }
-_XGBOOST_CLASSES = {"XGBClassifier", "XGBRegressor", "XGBRFClassifier", "XGBRFRegressor",
-                    "XGBRanker", "Booster"}
+_XGBOOST_CLASSES = {
+    "XGBClassifier",
+    "XGBRegressor",
+    "XGBRFClassifier",
+    "XGBRFRegressor",
+    "XGBRanker",
+    "Booster",
+}
 _CATBOOST_CLASSES = {"CatBoost", "CatBoostClassifier", "CatBoostRegressor", "CatBoostRanker"}
 
 
@@ -133,8 +139,10 @@ def _catboost(directory: Path, flavor: dict[str, Any], trusted: bool) -> object:
     if class_name not in _CATBOOST_CLASSES:
         raise UnsupportedModelError(f"{directory}: catboost model_type {class_name!r} unknown")
     model = getattr(catboost, class_name)()
-    model.load_model(str(directory / str(flavor.get("data", "model.cb"))),
-                     format=str(flavor.get("save_format", "cbm")))
+    model.load_model(
+        str(directory / str(flavor.get("data", "model.cb"))),
+        format=str(flavor.get("save_format", "cbm")),
+    )
     return model
 
 

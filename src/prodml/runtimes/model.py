@@ -148,4 +148,3 @@ def load_model(directory: Path, options: RuntimeOptions | None = None) -> Model:
             f"{type(exc).__name__}: {exc}"
         ) from exc
     return Model(runtime, manifest, read_example(directory))
-

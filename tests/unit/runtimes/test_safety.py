@@ -79,7 +79,9 @@ def test_custom_estimator_needs_trust_to_save_and_load(tmp_path: Path) -> None:
     with pytest.raises(UnsafeArtifactError, match="trusted=True"):
         load_model(target)
     assert load_model(target, RuntimeOptions(trusted=True)).predict(X)["prediction"].tolist() == [
-        0.0, 2.0, 4.0
+        0.0,
+        2.0,
+        4.0,
     ]
 
 
@@ -97,7 +99,9 @@ def test_pyfunc_model_needs_trust_to_load(tmp_path: Path) -> None:
     with pytest.raises(UnsafeArtifactError, match="trusted=True"):
         load_model(target)
     assert load_model(target, RuntimeOptions(trusted=True)).predict(X)["prediction"].tolist() == [
-        0.0, 1.0, 2.0
+        0.0,
+        1.0,
+        2.0,
     ]
 
 

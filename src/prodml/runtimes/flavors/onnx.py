@@ -117,8 +117,11 @@ class OnnxRuntime(RuntimeBase):
         if len(results) == 1:
             (only,) = results.values()
             array = np.asarray(only)
-            return {"prediction": array.reshape(-1) if array.ndim == 2 and array.shape[1] == 1
-                    else array}
+            return {
+                "prediction": array.reshape(-1)
+                if array.ndim == 2 and array.shape[1] == 1
+                else array
+            }
         return {name: np.asarray(value) for name, value in results.items()}
 
 
@@ -160,8 +163,10 @@ def _inputs(proto: Any) -> tuple[TensorSpec, ...]:
         tensor = value.type.tensor_type
         np_dtype = np.dtype(helper.tensor_dtype_to_np_dtype(tensor.elem_type))
         dtype = "string" if np_dtype.kind in "OUS" else np_dtype.name
-        dims = [d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else -1
-                for d in tensor.shape.dim]
+        dims = [
+            d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else -1
+            for d in tensor.shape.dim
+        ]
         shape = (-1, *dims[1:]) if dims else (-1,)
         specs.append(TensorSpec(value.name, dtype, shape))
     return tuple(specs)

@@ -65,8 +65,9 @@ class PyfuncFlavor:
         code_dir.mkdir()
         for path in paths:
             if path.is_dir():
-                shutil.copytree(path, code_dir / path.name,
-                                ignore=shutil.ignore_patterns("__pycache__"))
+                shutil.copytree(
+                    path, code_dir / path.name, ignore=shutil.ignore_patterns("__pycache__")
+                )
             elif path.is_file():
                 shutil.copy2(path, code_dir / path.name)
             else:
