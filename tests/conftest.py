@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -75,3 +75,24 @@ def postgres_url() -> Iterator[str]:
 def redis_url() -> str:
     require_service("redis", REDIS_URL, 6379)
     return REDIS_URL
+
+
+CliResult = tuple[int, str, str]
+CliRunner = Callable[..., CliResult]
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> CliRunner:
+    """Run the ``prodml`` command in-process, as a user would: ``(exit code, stdout, stderr)``."""
+    from prodml.cli.main import run
+
+    def invoke(*args: str) -> CliResult:
+        try:
+            run(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return invoke

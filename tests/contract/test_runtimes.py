@@ -384,7 +384,7 @@ def mlflow_onnx(d: Path) -> RuntimeCase:
 
 
 def mlflow_pyfunc(d: Path) -> RuntimeCase:
-    import cloudpickle  # type: ignore[import-untyped]
+    import cloudpickle
 
     class AddModel:  # stands in for an mlflow.pyfunc.PythonModel subclass
         def load_context(self, context: Any) -> None:

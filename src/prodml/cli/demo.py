@@ -12,10 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
+import httpx
 import numpy as np
 import typer
 
+from prodml.cli.demo_serving import running_server, v2_request
 from prodml.cli.output import console, print_table
+from prodml.errors import ModelExecutionError
 from prodml.registry import ModelVersion, Registry
 
 MODEL_NAME = "breast-cancer"
@@ -140,6 +143,22 @@ def demo(
             for i, (p, lab, t) in enumerate(zip(probability, labels, y_test.head(5), strict=True))
         ],
     )
+    console.print(f"4. serve {MODEL_NAME}@champion with prodml serve and predict over V2 REST")
+    with running_server(f"{MODEL_NAME}@champion", home) as url:
+        response = httpx.post(
+            f"{url}/v2/models/{MODEL_NAME}/infer", json=v2_request(rows, "demo-1"), timeout=30
+        )
+        response.raise_for_status()
+        body = response.json()
+    served = next(o for o in body["outputs"] if o["name"] == model.signature.output_names[0])
+    agree = np.allclose(np.asarray(served["data"], dtype=float), probability)
+    console.print(
+        f"   {url} answered id={body['id']} as {body['model_name']}/{body['model_version']}; "
+        f"matches the in-process prediction: {'yes' if agree else 'NO'}; server stopped"
+    )
+    if not agree:
+        raise ModelExecutionError("the served prediction differs from the in-process one")
+
     console.print(
         f"done in {time.perf_counter() - started:.1f} s; "
         f"state in {registry.metadata.engine.url.database}"

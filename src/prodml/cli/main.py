@@ -25,7 +25,7 @@ import typer
 from rich.text import Text
 
 from prodml import __version__
-from prodml.cli import demo, features, models
+from prodml.cli import demo, endpoints, experiments, features, models, monitor, serve
 from prodml.cli.output import errors
 from prodml.errors import (
     ArtifactError,
@@ -61,6 +61,10 @@ app = typer.Typer(
 )
 app.add_typer(models.app, name="models")
 app.add_typer(features.app, name="features")
+app.add_typer(endpoints.app, name="endpoints")
+app.add_typer(experiments.app, name="experiments")
+app.add_typer(monitor.app, name="monitor")
+app.command()(serve.serve)
 app.command()(demo.demo)
 
 

@@ -71,6 +71,16 @@ class Registry:
         clock = clock or SystemClock()
         return cls(SqlMetadataStore(engine, clock), store, user=settings.user, clock=clock)
 
+    def close(self) -> None:
+        """Release database connections (the registry is unusable afterwards)."""
+        self.metadata.engine.dispose()
+
+    def __enter__(self) -> Registry:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
     # ---------------------------------------------------------------- registering
 
     def register(

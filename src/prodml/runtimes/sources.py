@@ -110,7 +110,7 @@ def _unpickle(path: Path, trusted: bool) -> object:
             f"{path} is a pickle, which runs code when loaded; pass trusted=True only if you "
             "trust its source (or save the model with skops / its native format instead)"
         )
-    import joblib  # type: ignore[import-untyped]  # joblib ships no type information
+    import joblib  # joblib ships no type information
 
     return joblib.load(path)
 

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 class FakeClock:
     """Starts at ``start`` (default 2026-01-01 UTC) and moves only when told to.
 
-        >>> clock = FakeClock()
-        >>> clock.advance(seconds=90)
-        >>> clock.now().isoformat()
-        '2026-01-01T00:01:30+00:00'
+    >>> clock = FakeClock()
+    >>> clock.advance(seconds=90)
+    >>> clock.now().isoformat()
+    '2026-01-01T00:01:30+00:00'
     """
 
     def __init__(self, start: datetime | None = None) -> None:

@@ -57,10 +57,12 @@ def _assert_exact(registry: Registry) -> None:
 @pytest.mark.slow
 def test_concurrent_registration_on_sqlite(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'meta.db'}"
-    _assert_exact(_race(url, tmp_path / "artifacts"))
+    with _race(url, tmp_path / "artifacts") as registry:
+        _assert_exact(registry)
 
 
 @pytest.mark.slow
 @pytest.mark.postgres
 def test_concurrent_registration_on_postgres(postgres_url: str, tmp_path: Path) -> None:
-    _assert_exact(_race(postgres_url, tmp_path / "artifacts"))
+    with _race(postgres_url, tmp_path / "artifacts") as registry:
+        _assert_exact(registry)

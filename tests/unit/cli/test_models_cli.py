@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from prodml.cli.main import run
+from tests.conftest import CliRunner
 
 
 @pytest.fixture
@@ -33,22 +34,9 @@ def saved_model(tmp_path: Path) -> tuple[Path, Path]:
     return model_path, sample
 
 
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        run(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def test_register_list_show_alias_delete(
-    capsys: pytest.CaptureFixture[str], saved_model: tuple[Path, Path]
-) -> None:
+def test_register_list_show_alias_delete(cli: CliRunner, saved_model: tuple[Path, Path]) -> None:
     model, sample = saved_model
     code, out, _ = cli(
-        capsys,
         "models",
         "register",
         "scorer",
@@ -65,29 +53,26 @@ def test_register_list_show_alias_delete(
     registered = json.loads(out)
     assert (registered["version"], registered["flavor"]) == (1, "lightgbm")
     assert [s["name"] for s in registered["signature"]["inputs"]] == ["a", "b", "c"]
-    assert cli(capsys, "models", "register", "scorer", str(model), "--sample", str(sample))[0] == 0
+    assert cli("models", "register", "scorer", str(model), "--sample", str(sample))[0] == 0
 
-    code, out, _ = cli(capsys, "models", "list", "--json")
+    code, out, _ = cli("models", "list", "--json")
     assert [m["name"] for m in json.loads(out)] == ["scorer"]
     assert json.loads(out)[0]["latest_version"] == 2
 
-    assert (
-        cli(capsys, "models", "alias", "set", "scorer", "champion", "1", "--reason", "first")[0]
-        == 0
-    )
-    code, out, _ = cli(capsys, "models", "show", "scorer@champion", "--json")
+    assert cli("models", "alias", "set", "scorer", "champion", "1", "--reason", "first")[0] == 0
+    code, out, _ = cli("models", "show", "scorer@champion", "--json")
     assert json.loads(out)["version"] == 1 and json.loads(out)["metrics"] == {"auc": 0.9}
-    code, out, _ = cli(capsys, "models", "show", "scorer@champion")
+    code, out, _ = cli("models", "show", "scorer@champion")
     assert "scorer/1" in out and "lightgbm" in out
 
-    code, out, err = cli(capsys, "models", "delete", "scorer/1")
+    code, out, err = cli("models", "delete", "scorer/1")
     assert code == 4 and "champion" in err and "Traceback" not in err
-    assert cli(capsys, "models", "versions", "scorer", "--json")[0] == 0
+    assert cli("models", "versions", "scorer", "--json")[0] == 0
 
-    code, out, _ = cli(capsys, "models", "alias", "history", "scorer", "--json")
+    code, out, _ = cli("models", "alias", "history", "scorer", "--json")
     assert json.loads(out)[0]["reason"] == "first"
-    assert cli(capsys, "models", "delete", "scorer/1", "--force")[0] == 0
-    code, out, _ = cli(capsys, "models", "versions", "scorer", "--json")
+    assert cli("models", "delete", "scorer/1", "--force")[0] == 0
+    code, out, _ = cli("models", "versions", "scorer", "--json")
     assert [v["version"] for v in json.loads(out)] == [2]
 
 
@@ -104,7 +89,7 @@ def test_register_list_show_alias_delete(
     ],
 )
 def test_bad_input_gives_one_line_and_an_exit_code(
-    capsys: pytest.CaptureFixture[str],
+    cli: CliRunner,
     saved_model: tuple[Path, Path],
     args: list[str],
     code: int,
@@ -112,11 +97,11 @@ def test_bad_input_gives_one_line_and_an_exit_code(
 ) -> None:
     model, sample = saved_model
     args = [a.format(model=model, rows=sample) for a in args]
-    got, _, err = cli(capsys, *args)
+    got, _, err = cli(*args)
     assert got == code, err
     assert fragment.lower() in err.lower()
     assert "Traceback" not in err
-    _, out, _ = cli(capsys, "models", "list", "--json")
+    _, out, _ = cli("models", "list", "--json")
     assert json.loads(out) == []  # nothing was stored
 
 
@@ -140,7 +125,7 @@ def test_the_installed_command_runs(saved_model: tuple[Path, Path]) -> None:
     assert version.stdout.strip() == "0.1.0"
 
 
-def test_debug_shows_the_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+def test_debug_shows_the_traceback() -> None:
     from prodml.errors import ModelNotFoundError
 
     with pytest.raises(ModelNotFoundError):

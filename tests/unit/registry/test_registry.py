@@ -141,7 +141,9 @@ def test_load_predicts_and_validates(
     model = registry.load("iris@champion")
     out = model.predict(x.head(7))
     assert out["label"].tolist() == classifier.predict(x.head(7)).tolist()
-    np.testing.assert_allclose(out["probabilities"], classifier.predict_proba(x.head(7)))
+    np.testing.assert_allclose(
+        np.asarray(out["probabilities"], dtype=float), classifier.predict_proba(x.head(7))
+    )
     with pytest.raises(InvalidInputError, match="petal_width"):
         model.predict(x.head(3).drop(columns="petal_width"))
 

@@ -81,7 +81,7 @@ def domain_classifier_drift(
     """
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.model_selection import StratifiedKFold, cross_val_score
-    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+    from threadpoolctl import threadpool_limits
 
     ref, cur = to_columns(reference), to_columns(current)
     names = _names(ref, cur, columns)

@@ -1,0 +1,551 @@
+"""Request handling that knows nothing of REST or gRPC: load, look up, admit, batch, answer.
+
+Transports decode bytes into an ``InferenceRequest`` (see ``codecs``), call ``DataPlane.infer``
+and encode what comes back; errors propagate as prodml errors and ``status.status_of`` maps them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import resource
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from prodml.errors import (
+    ConfigError,
+    DeadlineExceededError,
+    InvalidInputError,
+    ModelNotFoundError,
+    NotReadyError,
+    OverloadedError,
+)
+from prodml.serving.batching import Batcher
+from prodml.serving.columns import to_columns
+from prodml.serving.config import ModelConfig, ServerConfig
+from prodml.serving.datatypes import datatype_of_array, datatype_of_prodml
+from prodml.serving.endpoints import EndpointRouting, Target, first_row
+from prodml.serving.features import FeatureJoin, Rows
+from prodml.serving.inference import (
+    InferenceRequest,
+    InferenceResponse,
+    InferTensor,
+    RequestContext,
+)
+from prodml.serving.metrics import ServingMetrics
+from prodml.serving.predictions import PredictionRecorder, row_ids
+from prodml.serving.predictor import Array, Columns
+from prodml.serving.repository import ModelRepository, ServedModel
+from prodml.serving.sources import DefaultLoader, ModelLoader
+from prodml.serving.status import status_of
+from prodml.serving.stores import open_feature_store, open_prediction_log
+
+log = logging.getLogger("prodml.serving")
+
+EXTENSIONS = ["binary_tensor_data", "parameters", "model_repository", "schedule_policy"]
+
+
+class DataPlane:
+    """Everything a worker serves, behind transport-free methods."""
+
+    def __init__(
+        self,
+        config: ServerConfig,
+        loader: ModelLoader | None = None,
+        metrics: ServingMetrics | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.config = config
+        self.loader = loader or DefaultLoader()
+        self.metrics = metrics or ServingMetrics()
+        self.repository = ModelRepository()
+        self.clock = clock
+        self.stopping = False
+        self.in_flight = 0
+        self._configs = {m.served_name: m for m in config.models}
+        self._watch: asyncio.Task[None] | None = None
+        self._flusher: asyncio.Task[None] | None = None
+        self._load_lock = asyncio.Lock()
+        # Optional stages; the transports build a RequestContext only when ``tracking``.
+        self.recorder: PredictionRecorder | None = None
+        self.endpoints: EndpointRouting | None = None
+        self.feature_store: Any = None
+        self.tracking = config.prediction_log is not None or bool(config.endpoints)
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Load and warm every configured model (readiness turns true when all are)."""
+        for name in self._configs:
+            self.repository.expect(name)
+        if self.config.prediction_log is not None:
+            log_ = await asyncio.to_thread(open_prediction_log, self.config.prediction_log)
+            self.recorder = PredictionRecorder(log_)
+        if self.config.feature_store is not None:
+            self.feature_store = await asyncio.to_thread(
+                open_feature_store, self.config.feature_store
+            )
+        await asyncio.gather(*(self._load(cfg) for cfg in self._configs.values()))
+        if self.config.endpoints:
+            self.endpoints = EndpointRouting(self.config, self.repository, self._load, self.metrics)
+            await self.endpoints.start(self._run_shadow)
+        self._flusher = asyncio.get_running_loop().create_task(self._flush_metrics())
+        if any(c.watch_alias for c in self._configs.values()):
+            self._watch = asyncio.get_running_loop().create_task(self._watch_aliases())
+
+    async def stop(self) -> None:
+        """Stop being ready, let in-flight requests finish, stop every batcher."""
+        self.stopping = True
+        for task in (self._watch, self._flusher):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        if self.endpoints is not None:
+            await self.endpoints.stop()
+        await asyncio.gather(*(s.drain() for s in self.repository.served()))
+        if self.recorder is not None:
+            # Graceful: every accepted row is written before the worker exits.
+            await asyncio.to_thread(self.recorder.close)
+        if self.feature_store is not None:
+            await self.feature_store.aclose()
+            await asyncio.to_thread(self.feature_store.close)
+
+    @property
+    def ready(self) -> bool:
+        return not self.stopping and self.repository.all_ready
+
+    async def _load(self, cfg: ModelConfig) -> ServedModel | None:
+        name = cfg.served_name
+        start = time.perf_counter()
+        rss_before = _rss_bytes()
+        try:
+            # Loading runs in a thread, so the worker keeps serving the old version meanwhile.
+            loaded = await asyncio.to_thread(self.loader.load, cfg)
+            if cfg.warm_up:
+                await asyncio.to_thread(loaded.model.warm_up)
+        except Exception as exc:
+            log.exception("model %s failed to load", name)
+            if not self.repository.is_ready(name):
+                self.repository.fail(name, f"{type(exc).__name__}: {exc}")
+            return None
+        seconds = time.perf_counter() - start
+        batcher = Batcher(loaded.model, cfg.batching.settings(), clock=self.clock)
+        batcher._observer = self.metrics.model_observer(
+            name, loaded.version, lambda: batcher.queued_rows
+        )
+        served = ServedModel(name, loaded.version, loaded.model, batcher, cfg.timeout_s, seconds)
+        if cfg.feature_service is not None:
+            served.features = self._feature_join(cfg, served)
+        self.metrics.model_loaded(name, loaded.version, seconds, _rss_bytes() - rss_before)
+        old = self.repository.add(served)
+        log.info("serving %s version %s (loaded in %.2fs)", name, loaded.version, seconds)
+        if old is not None and old.version != served.version:
+            await self.repository.retire(old)
+        return served
+
+    def _feature_join(self, cfg: ModelConfig, served: ServedModel) -> FeatureJoin:
+        store = self.feature_store
+        service = store.catalog.feature_service(cfg.feature_service)
+        lookup = store.online_lookup(
+            service, drop_stale=cfg.drop_stale, request_overrides=cfg.feature_overrides
+        )
+        return FeatureJoin(
+            served.name,
+            service.name,
+            served.model.signature,
+            lookup,
+            self.metrics,
+            reject_missing=cfg.missing_entities == "reject",
+        )
+
+    async def load(self, name: str) -> ServedModel:
+        """(Re)load a configured model beside the current version, then switch and drain."""
+        cfg = self._configs.get(name)
+        if cfg is None:
+            raise ModelNotFoundError(
+                f"model {name!r} is not in this server's configuration "
+                f"(configured: {', '.join(sorted(self._configs))})"
+            )
+        async with self._load_lock:
+            served = await self._load(cfg)
+        if served is None:
+            raise NotReadyError(f"model {name!r} failed to load; see the server log")
+        return served
+
+    async def unload(self, name: str) -> None:
+        await self.repository.unload(name)
+
+    async def _flush_metrics(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            self.metrics.flush()
+
+    async def _watch_aliases(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.alias_poll_s)
+            for cfg in self._configs.values():
+                if not cfg.watch_alias:
+                    continue
+                try:
+                    version = await asyncio.to_thread(self.loader.current_version, cfg)
+                    current = self.repository.get(cfg.served_name).version
+                except Exception:
+                    log.exception("checking alias of %s failed", cfg.served_name)
+                    continue
+                if version != current:
+                    log.info("%s moved to version %s; swapping", cfg.ref, version)
+                    await self.load(cfg.served_name)
+
+    # -- inference -----------------------------------------------------------------------------
+    def deadline(self, served: ServedModel, timeout_s: float | None) -> float:
+        limit = served.timeout_s or self.config.request_timeout_s
+        if timeout_s is not None:
+            limit = min(limit, timeout_s)
+        return self.clock() + limit
+
+    async def infer(
+        self,
+        request: InferenceRequest,
+        *,
+        protocol: str = "rest",
+        timeout_s: float | None = None,
+        context: RequestContext | None = None,
+    ) -> InferenceResponse:
+        """Answer one V2 request (the metrics record it whatever happens)."""
+        if context is not None:
+            return await self._infer_tracked(request, protocol, timeout_s, context)
+        start = self.clock()
+        served: ServedModel | None = None
+        try:
+            served = await self.resolve(request.model_name, request.model_version)
+            timeout_s = _timeout(request, timeout_s)
+            if served.features is None:
+                columns, _ = to_columns(served.model.signature, request.inputs)
+            else:
+                columns, _ = await served.features.columns_from_tensors(request.inputs)
+            outputs = await self._predict(served, columns, timeout_s)
+            response = self._response(served, request, outputs)
+        except BaseException as exc:
+            self._record(request.model_name, served, protocol, status_of(exc).http, start)
+            raise
+        self._record(request.model_name, served, protocol, 200, start)
+        return response
+
+    async def _infer_tracked(
+        self,
+        request: InferenceRequest,
+        protocol: str,
+        timeout_s: float | None,
+        context: RequestContext,
+    ) -> InferenceResponse:
+        """``infer`` with a request id: logged, routed to an endpoint's variant, recorded."""
+        request.id = context.request_id
+        start = self.clock()
+        target: Target | None = None
+        try:
+            target = await self.target(
+                request.model_name,
+                request.model_version,
+                context,
+                lambda: first_row({t.name: t.data for t in request.inputs}),
+            )
+            served = target.served
+            timeout_s = _timeout(request, timeout_s)
+            logged: Mapping[str, Any]
+            if served.features is None:
+                columns, _ = to_columns(served.model.signature, request.inputs)
+                logged = columns
+            else:
+                columns, logged = await served.features.columns_from_tensors(request.inputs)
+            outputs = await self._predict(served, columns, timeout_s)
+            response = self._response(served, request, outputs)
+        except BaseException as exc:
+            self._failed(request.model_name, target, protocol, exc, start, context)
+            raise
+        self._done(target, protocol, start, context, columns, logged, outputs)
+        if target.assignment is not None:
+            response.model_name = target.endpoint
+            response.parameters["variant"] = target.assignment.variant
+        return response
+
+    async def target(
+        self,
+        name: str,
+        version: str | None,
+        context: RequestContext | None = None,
+        fields: Callable[[], Mapping[str, Any]] | None = None,
+    ) -> Target:
+        """Who answers a request for ``name``: a served model, or an endpoint's variant."""
+        served = self.repository.get_or_none(name, version)
+        if served is not None:
+            return Target(served, name)
+        endpoints = self.endpoints
+        if endpoints is not None and endpoints.serves(name):
+            if version is not None:
+                raise InvalidInputError(
+                    f"{name!r} is an endpoint: call it without a version (its variants decide)"
+                )
+            headers = context.headers if context is not None else {}
+            params = context.params if context is not None else {}
+            variant_model, assignment, unit = endpoints.choose(name, headers, params, fields)
+            served = await self.resolve(variant_model, None)
+            return Target(served, name, assignment, unit)
+        return Target(await self.resolve(name, version), name)
+
+    async def predict(
+        self,
+        target: Target,
+        columns: Columns | None,
+        *,
+        protocol: str,
+        rows: Rows | None = None,
+        timeout_s: float | None = None,
+        context: RequestContext | None = None,
+    ) -> dict[str, Array]:
+        """Predict on ready-made columns, or on entity rows for a feature-served model (V1,
+        SageMaker and records routes)."""
+        start = self.clock()
+        served = target.served
+        logged: Mapping[str, Any] = {}
+        try:
+            if columns is None:
+                if served.features is None or rows is None:
+                    raise InvalidInputError(f"model {served.name!r} takes model inputs")
+                columns, logged = await served.features.columns_from_rows(rows)
+            else:
+                logged = columns
+            outputs = await self._predict(served, columns, timeout_s)
+        except BaseException as exc:
+            if context is None:
+                self._record(target.endpoint, served, protocol, status_of(exc).http, start)
+            else:
+                self._failed(target.endpoint, target, protocol, exc, start, context)
+            raise
+        if context is None:
+            self._record(target.endpoint, served, protocol, 200, start)
+        else:
+            self._done(target, protocol, start, context, columns, logged, outputs)
+        return outputs
+
+    def _done(
+        self,
+        target: Target,
+        protocol: str,
+        start: float,
+        context: RequestContext,
+        columns: Columns,
+        logged: Mapping[str, Any],
+        outputs: Mapping[str, Array],
+    ) -> None:
+        """After a 200: metrics, prediction log, served record, shadow copies."""
+        served = target.served
+        self._record(target.endpoint, served, protocol, 200, start)
+        latency_ms = (self.clock() - start) * 1000
+        rows = len(next(iter(outputs.values()))) if outputs else 0
+        assignment = target.assignment
+        variant = "" if assignment is None else assignment.variant
+        if self.recorder is not None:
+            self.recorder.record(
+                context.request_id,
+                endpoint=target.endpoint,
+                model_name=self._model_name(served),
+                model_version=served.version,
+                inputs=logged,
+                outputs=outputs,
+                rows=rows,
+                latency_ms=latency_ms,
+                variant=variant,
+            )
+        if assignment is not None and self.endpoints is not None:
+            self.endpoints.served(row_ids(context.request_id, rows), target, latency_ms, False)
+            if assignment.shadow_variants:
+                self.endpoints.mirror(target, context.request_id, columns, logged, rows)
+
+    def _failed(
+        self,
+        name: str,
+        target: Target | None,
+        protocol: str,
+        exc: BaseException,
+        start: float,
+        context: RequestContext,
+    ) -> None:
+        served = target.served if target is not None else None
+        status = status_of(exc).http
+        self._record(name, served, protocol, status, start)
+        latency_ms = (self.clock() - start) * 1000
+        variant = ""
+        if target is not None and target.assignment is not None:
+            variant = target.assignment.variant
+            if self.endpoints is not None and status >= 500:
+                # Server-side failures count against the variant (canary error guardrail).
+                self.endpoints.served([context.request_id], target, latency_ms, True)
+        if self.recorder is not None:
+            self.recorder.record_error(
+                context.request_id,
+                endpoint=name,
+                model_name="" if served is None else self._model_name(served),
+                model_version="" if served is None else served.version,
+                latency_ms=latency_ms,
+                status=type(exc).__name__,
+                variant=variant,
+            )
+
+    def _model_name(self, served: ServedModel) -> str:
+        if self.endpoints is None:
+            return served.name
+        return self.endpoints.model_name(served.name)
+
+    async def _run_shadow(
+        self,
+        served: ServedModel,
+        endpoint: str,
+        request_id: str,
+        columns: Columns,
+        logged: Mapping[str, Any],
+        rows: int,
+    ) -> None:
+        """A shadow variant's prediction on a copy of a request: logged, never answered."""
+        start = self.clock()
+        deadline = self.clock() + (served.timeout_s or self.config.request_timeout_s)
+        served.in_flight += 1
+        try:
+            outputs = await served.batcher.predict(columns, deadline=deadline)
+        finally:
+            served.in_flight -= 1
+        if self.recorder is not None:
+            variant = served.name.rpartition(":")[2]
+            self.recorder.record(
+                f"{request_id}#{variant}",
+                endpoint=endpoint,
+                model_name=self._model_name(served),
+                model_version=served.version,
+                inputs=logged,
+                outputs=outputs,
+                rows=rows,
+                latency_ms=(self.clock() - start) * 1000,
+                variant=variant,
+                shadow_of=request_id,
+            )
+
+    async def resolve(self, name: str, version: str | None) -> ServedModel:
+        """The version a request uses; a model that is still loading is waited for."""
+        served = self.repository.get_or_none(name, version)
+        if served is not None:
+            return served
+        return await self.repository.get_when_loaded(name, version, self.config.request_timeout_s)
+
+    async def _predict(
+        self, served: ServedModel, columns: Columns, timeout_s: float | None
+    ) -> dict[str, Array]:
+        if self.in_flight >= self.config.max_concurrency:
+            raise OverloadedError(
+                f"over the concurrency cap of {self.config.max_concurrency} requests",
+                retry_after_s=1.0,
+            )
+        deadline = self.deadline(served, timeout_s)
+        self.in_flight += 1
+        served.in_flight += 1
+        try:
+            return await served.batcher.predict(columns, deadline=deadline)
+        except asyncio.CancelledError:
+            raise
+        except TimeoutError as exc:
+            if isinstance(exc, DeadlineExceededError):
+                raise
+            raise DeadlineExceededError(str(exc)) from exc
+        finally:
+            self.in_flight -= 1
+            served.in_flight -= 1
+
+    def _record(
+        self, name: str, served: ServedModel | None, protocol: str, status: int, start: float
+    ) -> None:
+        version = served.version if served is not None else ""
+        self.metrics.request_done(name, version, protocol, status, self.clock() - start)
+
+    def _response(
+        self, served: ServedModel, request: InferenceRequest, outputs: Mapping[str, Array]
+    ) -> InferenceResponse:
+        wanted = request.outputs
+        if wanted is None:
+            names = list(outputs)
+            binary = frozenset(names) if request.binary_outputs else frozenset()
+        else:
+            missing = [o.name for o in wanted if o.name not in outputs]
+            if missing:
+                raise InvalidInputError(
+                    f"requested outputs {missing} do not exist; the model returns "
+                    f"{', '.join(outputs)}"
+                )
+            names = [o.name for o in wanted]
+            binary = frozenset(o.name for o in wanted if o.binary)
+        tensors = [
+            InferTensor(n, datatype_of_array(outputs[n]), tuple(outputs[n].shape), outputs[n])
+            for n in names
+        ]
+        return InferenceResponse(
+            model_name=served.name,
+            model_version=served.version,
+            id=request.id,
+            outputs=tensors,
+            binary=binary,
+        )
+
+    # -- metadata ------------------------------------------------------------------------------
+    def server_metadata(self) -> dict[str, Any]:
+        from prodml import __version__
+
+        return {"name": self.config.server_name, "version": __version__, "extensions": EXTENSIONS}
+
+    def model_metadata(self, name: str, version: str | None = None) -> dict[str, Any]:
+        served = self.repository.get(name, version)
+        sig = served.model.signature
+        entry = next(e for e in self.repository.entries() if e.name == name)
+
+        def tensor(spec: Any) -> dict[str, Any]:
+            return {
+                "name": spec.name,
+                "datatype": datatype_of_prodml(spec.dtype),
+                "shape": list(spec.shape),
+            }
+
+        return {
+            "name": name,
+            "versions": sorted(entry.versions),
+            "platform": f"prodml_{served.model.flavor}",
+            "inputs": [tensor(s) for s in sig.inputs],
+            "outputs": [tensor(s) for s in sig.outputs],
+        }
+
+    def repository_index(self, ready_only: bool = False) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        for entry in self.repository.entries():
+            if ready_only and entry.state != "READY":
+                continue
+            row: dict[str, Any] = {"name": entry.name, "state": entry.state, "reason": entry.reason}
+            if entry.default is not None:
+                row["version"] = entry.default
+            rows.append(row)
+        return rows
+
+    def check_configured(self, name: str) -> None:
+        if name not in self._configs:
+            raise ConfigError(f"model {name!r} is not configured in this server")
+
+
+def _timeout(request: InferenceRequest, timeout_s: float | None) -> float | None:
+    timeout_param = request.parameters.get("timeout")
+    if isinstance(timeout_param, int | float) and timeout_param > 0:
+        # Triton's schedule-policy parameter: microseconds.
+        return min(timeout_s or float("inf"), timeout_param / 1e6)
+    return timeout_s
+
+
+def _rss_bytes() -> int:
+    """Resident memory of this process now (Linux /proc; the peak elsewhere)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * resource.getpagesize()
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024

@@ -1,0 +1,319 @@
+"""Endpoints in the server: one stable name, traffic split across variants (registered models).
+
+With ``endpoints: true`` (or a list of names) in the server config, every endpoint of the
+``EndpointStore`` is served under its name over every protocol. Each variant's model is loaded
+beside the others as ``<endpoint>:<variant>`` (a name no URL can reach directly). Per request:
+
+1. the unit key is read from a header, a request parameter (V2 ``parameters``, the query string
+   elsewhere) or a named input field (first row; V2 and records routes), as the spec says;
+2. ``Router.choose`` picks the variant (sticky by unit, random without one);
+3. the variant's model answers; the response names it (``X-Prodml-Variant`` header, V2
+   ``parameters.variant``);
+4. the served request is queued for ``record_served_many`` (a background task writes every
+   ``SERVED_FLUSH_S``), so feedback can find its id; sampled requests are mirrored to shadow
+   variants through a bounded queue (full: dropped and counted, never waited for).
+
+Changes in the store reach the worker within ``endpoint_poll_s``: the poller loads new variants'
+models first, then swaps the routers, so a request never picks a variant with no model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from prodml.errors import ConflictError, InvalidInputError, NotFoundError
+from prodml.registry import ModelRef
+from prodml.routing import (
+    Assignment,
+    EndpointSpec,
+    EndpointStore,
+    Feedback,
+    FeedbackResult,
+    LiveRouters,
+    Served,
+    SqlFeedbackStore,
+)
+from prodml.serving.config import ModelConfig, ServerConfig
+from prodml.serving.metrics import ServingMetrics
+from prodml.serving.predictor import Array, Columns
+from prodml.serving.repository import ModelRepository, ServedModel
+
+log = logging.getLogger("prodml.serving")
+
+SERVED_FLUSH_S = 0.1
+
+LoadModel = Callable[[ModelConfig], Awaitable[ServedModel | None]]
+Shadow = Callable[[ServedModel, str, str, Columns, Mapping[str, Any], int], Awaitable[None]]
+
+
+@dataclass(slots=True)
+class Target:
+    """Who answers a request: the served model, and for an endpoint, the assignment."""
+
+    served: ServedModel
+    endpoint: str
+    assignment: Assignment | None = None
+    unit: str | None = None
+
+
+def variant_model_name(endpoint: str, variant: str) -> str:
+    return f"{endpoint}:{variant}"
+
+
+class EndpointRouting:
+    """The endpoints one worker serves: routers, variant models, served records, shadows."""
+
+    def __init__(
+        self,
+        config: ServerConfig,
+        repository: ModelRepository,
+        load: LoadModel,
+        metrics: ServingMetrics,
+    ) -> None:
+        self.config = config
+        self.repository = repository
+        self._load_model = load
+        self.metrics = metrics
+        self.only = None if config.endpoints is True else set(config.endpoints or ())
+        self.rng = random.Random()
+        self.store: EndpointStore | None = None
+        self.feedback_store: SqlFeedbackStore | None = None
+        self.routers: LiveRouters | None = None
+        self._specs: dict[str, EndpointSpec] = {}
+        self._models: dict[str, str] = {}  # served name -> model ref
+        self._generation = 0
+        self._pending: list[Served] = []
+        self._flush_lock = asyncio.Lock()
+        self._shadows: asyncio.Queue[tuple[Any, ...]] = asyncio.Queue(config.shadow_queue_size)
+        self._tasks: list[asyncio.Task[None]] = []
+        self._shadow: Shadow | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    async def start(self, shadow: Shadow) -> None:
+        self._shadow = shadow
+        self.store = await asyncio.to_thread(EndpointStore.open)
+        self.feedback_store = await asyncio.to_thread(SqlFeedbackStore.open)
+        # The poller refreshes the routers; ``get`` must never query the store on the hot path.
+        self.routers = LiveRouters(self.store, poll_interval_s=float("inf"))
+        await self._converge()
+        loop = asyncio.get_running_loop()
+        self._tasks = [
+            loop.create_task(self._poll()),
+            loop.create_task(self._flush_loop()),
+            loop.create_task(self._shadow_worker()),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.flush_served()
+
+    # -- convergence ---------------------------------------------------------------------------
+    async def _poll(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.endpoint_poll_s)
+            try:
+                await self._converge()
+            except Exception:
+                log.exception("refreshing endpoints failed; serving the previous ones")
+
+    async def _converge(self) -> None:
+        store, routers = self.store, self.routers
+        if store is None or routers is None:
+            return
+
+        def read() -> tuple[int, dict[str, EndpointSpec]]:
+            generation = store.generation()
+            if generation == self._generation:
+                return generation, {}
+            names = store.changed_since(self._generation)
+            return generation, {
+                n: store.get(n).spec for n in names if self.only is None or n in self.only
+            }
+
+        generation, changed = await asyncio.to_thread(read)
+        for spec in changed.values():
+            await self._load_variants(spec)
+        if changed or generation != self._generation:
+            # Models first, then routers: a request never picks a variant without a model.
+            await asyncio.to_thread(routers.refresh)
+        for name, spec in changed.items():
+            old = self._specs.get(name)
+            self._specs[name] = spec
+            if old is not None:
+                gone = set(old.variant_names) - set(spec.variant_names)
+                for variant in gone:
+                    served_name = variant_model_name(name, variant)
+                    self._models.pop(served_name, None)
+                    await self.repository.unload(served_name)
+        self._generation = generation
+
+    async def _load_variants(self, spec: EndpointSpec) -> None:
+        for variant in spec.variants:
+            name = variant_model_name(spec.name, variant.name)
+            if self._models.get(name) == variant.model:
+                continue
+            self.repository.expect(name)
+            served = await self._load_model(ModelConfig(ref=variant.model, name=name))
+            if served is not None:
+                self._models[name] = variant.model
+
+    # -- hot path ------------------------------------------------------------------------------
+    def model_name(self, served_name: str) -> str:
+        """The registered model behind a served name (``churn`` for ``ep:b`` -> ``churn/3``)."""
+        ref = self._models.get(served_name)
+        return served_name if ref is None else ModelRef.parse(ref).name
+
+    def serves(self, name: str) -> bool:
+        return name in self._specs
+
+    def choose(
+        self,
+        name: str,
+        headers: Mapping[str, str],
+        params: Mapping[str, Any],
+        fields: Callable[[], Mapping[str, Any]] | None,
+    ) -> tuple[str, Assignment, str | None]:
+        """The served model name of the chosen variant, the assignment and the unit."""
+        spec = self._specs[name]
+        unit = None
+        key = spec.unit_key
+        if key is not None:
+            if key.source == "field":
+                unit = key.extract(fields=fields() if fields is not None else None)
+            else:
+                unit = key.extract(headers=headers, params=params)
+        routers = self.routers
+        if routers is None:
+            raise NotFoundError(f"endpoint {name!r} is not loaded yet")
+        assignment = routers.get(name).choose(unit, self.rng)
+        return variant_model_name(name, assignment.variant), assignment, unit
+
+    def served(
+        self, row_ids: Iterable[str], target: Target, latency_ms: float, error: bool
+    ) -> None:
+        assignment = target.assignment
+        if assignment is None:
+            return
+        self._pending.extend(
+            Served(
+                rid,
+                target.endpoint,
+                assignment.variant,
+                assignment.phase,
+                target.unit,
+                latency_ms=latency_ms,
+                error=error,
+            )
+            for rid in row_ids
+        )
+
+    def mirror(
+        self,
+        target: Target,
+        request_id: str,
+        columns: Columns,
+        logged: Mapping[str, Any],
+        rows: int,
+    ) -> None:
+        """Queue a copy of the request for each shadow variant; drop and count when full."""
+        if target.assignment is None:
+            return
+        for variant in target.assignment.shadow_variants:
+            try:
+                self._shadows.put_nowait(
+                    (target.endpoint, variant, request_id, columns, logged, rows)
+                )
+            except asyncio.QueueFull:
+                self.metrics.shadow_requests.labels(target.endpoint, variant, "dropped").inc()
+
+    async def _shadow_worker(self) -> None:
+        while True:
+            endpoint, variant, request_id, columns, logged, rows = await self._shadows.get()
+            served = self.repository.get_or_none(variant_model_name(endpoint, variant))
+            outcome = "error"
+            if served is not None and self._shadow is not None:
+                try:
+                    await self._shadow(served, endpoint, request_id, columns, logged, rows)
+                    outcome = "ok"
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.debug("shadow %s of %s failed", variant, endpoint, exc_info=True)
+            self.metrics.shadow_requests.labels(endpoint, variant, outcome).inc()
+
+    # -- served records and feedback -----------------------------------------------------------
+    async def _flush_loop(self) -> None:
+        while True:
+            await asyncio.sleep(SERVED_FLUSH_S)
+            try:
+                await self.flush_served()
+            except Exception:
+                log.exception("recording served requests failed")
+
+    async def flush_served(self) -> None:
+        """Write every queued served record (feedback calls this first, so it finds them)."""
+        async with self._flush_lock:
+            batch, self._pending = self._pending, []
+            if batch and self.feedback_store is not None:
+                await asyncio.to_thread(_record_served, self.feedback_store, batch)
+
+    async def feedback(self, items: list[Feedback], endpoint: str | None) -> FeedbackResult:
+        if self.feedback_store is None:
+            raise NotFoundError("this server does not serve endpoints, so it takes no feedback")
+        await self.flush_served()
+        return await asyncio.to_thread(
+            self.feedback_store.record_feedback, items, endpoint=endpoint
+        )
+
+
+def _record_served(store: SqlFeedbackStore, batch: list[Served]) -> None:
+    try:
+        store.record_served_many(batch)
+    except ConflictError:
+        # A client reused a request id: keep every other record of the batch.
+        for record in batch:
+            with contextlib.suppress(ConflictError):
+                store.record_served_many([record])
+            # the duplicate keeps its first answer; later ones are not recorded
+
+
+def parse_feedback(doc: Any) -> list[Feedback]:
+    """``{"request_id", "label"|"reward"|"value"}`` or a list of them -> Feedback items."""
+    items = doc if isinstance(doc, list) else [doc]
+    if not items or not all(isinstance(i, dict) for i in items):
+        raise InvalidInputError(
+            'send {"request_id": ..., "label" | "reward" | "value": ...} or a non-empty list'
+        )
+    out = []
+    for item in items:
+        unknown = set(item) - {"request_id", "label", "reward", "value"}
+        if unknown:
+            raise InvalidInputError(f"feedback has unknown fields {sorted(unknown)}")
+        if "reward" in item and "value" in item:
+            raise InvalidInputError("give 'reward' or 'value', not both (they are the same)")
+        value = item.get("reward", item.get("value"))
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise InvalidInputError(f"feedback value must be a number, got {value!r}")
+        rid = item.get("request_id")
+        if not isinstance(rid, str):
+            raise InvalidInputError(f"feedback needs a request_id string, got {rid!r}")
+        out.append(Feedback(rid, None if value is None else float(value), item.get("label")))
+    return out
+
+
+def first_row(columns: Mapping[str, Array]) -> dict[str, Any]:
+    """Row 0 of named columns (unit keys from a named input field)."""
+    out: dict[str, Any] = {}
+    for name, column in columns.items():
+        if column.ndim >= 1 and len(column):
+            value = column[0]
+            out[name] = value.decode() if isinstance(value, bytes) else value
+    return out

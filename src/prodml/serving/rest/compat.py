@@ -1,0 +1,85 @@
+"""Routes for clients that do not speak V2: V1/TF-Serving, SageMaker, and named-feature records."""
+
+from __future__ import annotations
+
+from prodml.errors import InvalidInputError, ModelNotFoundError
+from prodml.serving.codecs import csv, records, v1
+from prodml.serving.columns import to_columns
+from prodml.serving.dataplane import DataPlane
+from prodml.serving.inference import InferTensor
+from prodml.serving.rest.app import Route, route
+from prodml.serving.rest.http import Request, Response
+
+_CSV = b"text/csv"
+
+
+class CompatRoutes:
+    def __init__(self, dataplane: DataPlane) -> None:
+        self.dp = dataplane
+
+    async def v1_predict(self, request: Request) -> Response:
+        name, version = request.params["name"], request.params.get("version")
+        served = await self.dp.resolve(name, version)
+        columns, _, style = v1.decode(served.model.signature, request.body)
+        _, outputs = await self.dp.predict(name, version, columns, protocol="v1")
+        return Response(200, v1.encode(outputs, style))
+
+    def _sagemaker_model(self, request: Request) -> str:
+        target = request.header(b"x-amzn-sagemaker-target-model")
+        if target is not None:
+            return target.decode()
+        names = [e.name for e in self.dp.repository.entries()]
+        if len(names) != 1:
+            raise ModelNotFoundError(
+                f"this server serves {len(names)} models; name one with the "
+                "X-Amzn-SageMaker-Target-Model header"
+            )
+        return names[0]
+
+    async def ping(self, request: Request) -> Response:
+        if self.dp.ready:
+            return Response(200, b"")
+        return Response(503, b"")
+
+    async def invocations(self, request: Request) -> Response:
+        name = self._sagemaker_model(request)
+        served = await self.dp.resolve(name, None)
+        content_type = (request.header(b"content-type") or b"application/json").split(b";")[0]
+        sig = served.model.signature
+        if content_type == _CSV:
+            matrix = csv.decode_matrix(request.body)
+            columns, _ = to_columns(
+                sig, [InferTensor(sig.inputs[0].name, "FP64", matrix.shape, matrix)]
+            )
+            style = "instances"
+        elif content_type == b"application/json":
+            columns, _, style = v1.decode(sig, request.body, bare_rows=True)
+        else:
+            raise InvalidInputError(
+                f"unsupported Content-Type {content_type.decode()!r}; "
+                "send application/json or text/csv"
+            )
+        _, outputs = await self.dp.predict(name, None, columns, protocol="sagemaker")
+        accept = request.header(b"accept") or b""
+        if accept.startswith(_CSV):
+            return Response(200, csv.encode_column(next(iter(outputs.values()))), _CSV)
+        return Response(200, v1.encode(outputs, style))
+
+    async def predict_records(self, request: Request) -> Response:
+        name = request.params["name"]
+        served = await self.dp.resolve(name, None)
+        columns, _, single = records.decode_records(served.model.signature, request.body)
+        served, outputs = await self.dp.predict(name, None, columns, protocol="records")
+        body = records.encode_predictions(outputs)
+        if single:
+            body = body[1:-1]  # one record in, one object out
+        return Response(200, body, headers=[(b"x-model-version", served.version.encode())])
+
+    def routes(self) -> list[Route]:
+        return [
+            route("POST", "/v1/models/{name}:predict", self.v1_predict),
+            route("POST", "/v1/models/{name}/versions/{version}:predict", self.v1_predict),
+            route("GET", "/ping", self.ping),
+            route("POST", "/invocations", self.invocations),
+            route("POST", "/predict/{name}", self.predict_records),
+        ]

@@ -1,0 +1,94 @@
+"""The few HTTP pieces the raw ASGI app needs: a request view, responses, body reading.
+
+No framework: the inference routes are the hot path, and a router plus request objects per call
+cost more than the model does for one row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from prodml.serving.status import PayloadTooLargeError
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+JSON = b"application/json"
+
+
+class ClientGone(Exception):  # noqa: N818 - a condition, not an error to report
+    """The client disconnected before the request body arrived."""
+
+
+@dataclass(slots=True)
+class Request:
+    """A request as handlers see it; ``params`` holds path parameters."""
+
+    method: str
+    path: str
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+    params: dict[str, str] = field(default_factory=dict)
+    query: bytes = b""
+
+    def header(self, name: bytes) -> bytes | None:
+        for key, value in self.headers:
+            if key == name:
+                return value
+        return None
+
+
+@dataclass(slots=True)
+class Response:
+    status: int = 200
+    body: bytes = b""
+    content_type: bytes = JSON
+    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+
+
+def json_response(doc: Any, status: int = 200) -> Response:
+    return Response(status, orjson.dumps(doc, option=orjson.OPT_SERIALIZE_NUMPY))
+
+
+async def read_body(receive: Receive, headers: list[tuple[bytes, bytes]], limit: int) -> bytes:
+    """The whole body, refusing (413) anything over ``limit`` bytes before reading it all."""
+    for key, value in headers:
+        if key == b"content-length" and int(value) > limit:
+            raise PayloadTooLargeError(
+                f"request body of {int(value)} bytes is over the {limit}-byte limit"
+            )
+    message = await receive()
+    if message["type"] == "http.disconnect":
+        raise ClientGone
+    body: bytes = message.get("body", b"")
+    if not message.get("more_body", False):
+        return body
+    chunks = [body]
+    size = len(body)
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientGone
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLargeError(f"request body is over the {limit}-byte limit")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def send_response(send: Send, response: Response) -> None:
+    headers = [
+        (b"content-type", response.content_type),
+        (b"content-length", str(len(response.body)).encode()),
+        *response.headers,
+    ]
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    await send({"type": "http.response.body", "body": response.body})

@@ -1,0 +1,154 @@
+"""Where served models come from: the registry, or a model file (no registry needed).
+
+A ``ModelLoader`` turns one ``ModelConfig`` into a loaded model plus the version it is. The
+default loader picks the source by the config's fields (``ref`` or ``path``); tests pass their own
+loader with in-memory models.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from prodml.errors import InvalidInputError, ModelLoadError
+from prodml.registry import Registry
+from prodml.runtimes import RuntimeOptions
+from prodml.serving.config import ModelConfig
+from prodml.serving.predictor import Array, Predictor
+from prodml.types import Signature, TensorSpec
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A model ready to serve, and the version string it answers as."""
+
+    model: Predictor
+    version: str
+
+
+class ModelLoader(Protocol):
+    """Loads models for the server; ``current_version`` lets the server notice alias moves."""
+
+    def load(self, config: ModelConfig) -> LoadedModel:
+        """Load (not warm) the model a config entry names."""
+        ...
+
+    def current_version(self, config: ModelConfig) -> str:
+        """The version the config entry resolves to now (cheap: no artifact loading)."""
+        ...
+
+
+class DefaultLoader:
+    """Registry references through ``prodml.registry``; ``path`` entries as LightGBM files."""
+
+    def load(self, config: ModelConfig) -> LoadedModel:
+        if config.path is not None:
+            return LoadedModel(LightGBMFileModel(config.path), _file_version(config.path))
+        registry = _open_registry()
+        mv = registry.resolve(_ref(config))
+        return LoadedModel(registry.load(mv, RuntimeOptions()), str(mv.version))
+
+    def current_version(self, config: ModelConfig) -> str:
+        if config.path is not None:
+            return _file_version(config.path)
+        return str(_open_registry().resolve(_ref(config)).version)
+
+
+def _ref(config: ModelConfig) -> str:
+    if config.ref is None:
+        raise ModelLoadError(f"model {config.served_name!r} has no registry ref")
+    return config.ref
+
+
+def _open_registry() -> Registry:
+    # Opened per call: the registry is consulted at load time and when checking aliases only.
+    return Registry.open()
+
+
+def _file_version(path: Path) -> str:
+    # A content hash: a changed file is a new version, the same bytes are the same version.
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
+    except OSError as exc:
+        raise ModelLoadError(f"cannot read model file {str(path)!r}: {exc}") from exc
+
+
+class LightGBMFileModel:
+    """A LightGBM text model served straight from its file: one 2-D float32 input.
+
+    Input ``input-0`` of shape (rows, features); outputs ``probability`` for binary models and
+    ``prediction`` otherwise. Used for benchmarks and demos that skip the registry.
+    """
+
+    flavor = "lightgbm"
+
+    def __init__(self, model_file: str | Path, input_name: str = "input-0") -> None:
+        try:
+            import lightgbm as lgb
+
+            self.booster = lgb.Booster(model_file=str(model_file))
+        except Exception as exc:
+            raise ModelLoadError(f"cannot load LightGBM model {str(model_file)!r}: {exc}") from exc
+        self.features = int(self.booster.num_feature())
+        objective = str(self.booster.params.get("objective", ""))
+        self._output = "probability" if objective.startswith("binary") else "prediction"
+        self.task = "binary" if self._output == "probability" else "regression"
+        self._input = input_name
+        self.signature = Signature(
+            inputs=(TensorSpec(input_name, "float32", (-1, self.features)),),
+            outputs=(TensorSpec(self._output, "float64", (-1,)),),
+        )
+
+    def predict_columns(
+        self, columns: Mapping[str, Array], *, validate: bool = True
+    ) -> dict[str, Array]:
+        x = columns[self._input]
+        if validate and (x.ndim != 2 or x.shape[1] != self.features):
+            raise InvalidInputError(
+                f"input {self._input!r} must have shape (rows, {self.features}); "
+                f"got {list(x.shape)}"
+            )
+        return {self._output: np.asarray(self.booster.predict(x), dtype=np.float64)}
+
+    def predict(self, data: Mapping[str, Array]) -> dict[str, Array]:
+        return self.predict_columns(data)
+
+    def warm_up(self) -> None:
+        self.predict_columns({self._input: np.zeros((1, self.features), dtype=np.float32)})
+
+
+class InMemoryLoader:
+    """Serves model objects held in memory, by served name; ``publish`` makes a new version
+    current (what moving an alias does in the registry).
+
+    Example:
+        >>> from prodml.testing.fakes import FakeModel
+        >>> loader = InMemoryLoader({"m": FakeModel()})
+        >>> loader.current_version(ModelConfig(ref="m"))
+        '1'
+    """
+
+    def __init__(self, models: Mapping[str, Predictor] | None = None) -> None:
+        self._versions: dict[str, dict[str, Predictor]] = {}
+        self._current: dict[str, str] = {}
+        for name, model in (models or {}).items():
+            self.publish(name, "1", model)
+
+    def publish(self, name: str, version: str, model: Predictor) -> None:
+        self._versions.setdefault(name, {})[version] = model
+        self._current[name] = version
+
+    def load(self, config: ModelConfig) -> LoadedModel:
+        version = self.current_version(config)
+        return LoadedModel(self._versions[config.served_name][version], version)
+
+    def current_version(self, config: ModelConfig) -> str:
+        try:
+            return self._current[config.served_name]
+        except KeyError:
+            raise ModelLoadError(f"no in-memory model named {config.served_name!r}") from None
