@@ -11,11 +11,12 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import httpx
 
@@ -38,28 +39,32 @@ def running_server(ref: str, home: Path | None, *, timeout_s: float = 120.0) -> 
     port = free_port()
     env = dict(os.environ) if home is None else {**os.environ, "PRODML_HOME": str(home)}
     command = [sys.executable, "-m", "prodml", "serve", ref, "--port", str(port), "--no-grpc"]
-    server = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_ready(server, url, timeout_s)
-        yield url
-    finally:
-        server.send_signal(signal.SIGTERM)
+    # The server's log goes to a file, not a pipe: a pipe nobody reads would fill and block it.
+    with tempfile.TemporaryFile(mode="w+") as log:
+        server = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+            command, env=env, stdout=subprocess.DEVNULL, stderr=log, text=True
+        )
+        url = f"http://127.0.0.1:{port}"
         try:
-            server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+            _wait_ready(server, log, url, timeout_s)
+            yield url
+        finally:
+            server.send_signal(signal.SIGTERM)
+            try:
+                server.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
 
 
-def _wait_ready(server: subprocess.Popen[str], url: str, timeout_s: float) -> None:
+def _wait_ready(server: subprocess.Popen[str], log: IO[str], url: str, timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            stderr = server.stderr.read() if server.stderr else ""
-            raise NotReadyError(f"prodml serve exited with {server.returncode}: {stderr.strip()}")
+            log.seek(0)
+            stderr = log.read().strip().splitlines()
+            last = stderr[-1] if stderr else ""
+            raise NotReadyError(f"prodml serve exited with {server.returncode}: {last}")
         try:
             if httpx.get(f"{url}/v2/health/ready", timeout=1.0).status_code == 200:
                 return

@@ -29,9 +29,7 @@ def test_serve_a_registered_alias_over_v2_and_records() -> None:
         body = v2.json()
         assert (body["id"], body["model_name"], body["model_version"]) == ("r1", "pair", "1")
         np.testing.assert_allclose(body["outputs"][0]["data"], expected, rtol=1e-6)
-        bad = httpx.post(
-            f"{url}/v2/models/pair/infer", json=v2_request(frame.head(2)[["x"]], "r2")
-        )
+        bad = httpx.post(f"{url}/v2/models/pair/infer", json=v2_request(frame.head(2)[["x"]], "r2"))
         assert bad.status_code == 400
         assert "y" in bad.json()["error"]
 
