@@ -16,10 +16,12 @@ import httpx
 import numpy as np
 import typer
 
+from prodml.cli import demo_features
 from prodml.cli.demo_serving import running_server, v2_request
 from prodml.cli.output import console, print_table
 from prodml.errors import ModelExecutionError
 from prodml.registry import ModelVersion, Registry
+from prodml.settings import Settings
 
 MODEL_NAME = "breast-cancer"
 
@@ -95,6 +97,7 @@ def demo(
     """Run prodml's main job end to end on embedded defaults (SQLite, local files)."""
     started = time.perf_counter()
     registry = Registry.open(home=home) if home is not None else Registry.open()
+    feature_home = (home or Settings().home).expanduser()
     console.rule("[bold]prodml demo")
     console.print("1. train two models on scikit-learn's breast-cancer data and register them")
     candidates = train_and_register(registry)
@@ -158,6 +161,26 @@ def demo(
     )
     if not agree:
         raise ModelExecutionError("the served prediction differs from the in-process one")
+
+    console.print("5. feature store: point-in-time training set, online features")
+    features = demo_features.run(registry, feature_home)
+    console.print(
+        f"   {features.training_rows} labelled rows joined point-in-time to customer_stats "
+        f"(training set {(features.training_set or '?')[:12]}); registered {features.version.ref} "
+        f"(ROC AUC {features.holdout_auc:.3f}); materialized to the online store"
+    )
+    customers = [0, 1, 2]
+    online = demo_features.online_rows(features, customers)
+    churn = registry.load(f"{demo_features.MODEL_NAME}@champion").predict(online)
+    print_table(
+        None,
+        ["customer", *demo_features.FEATURES, "P(churn)"],
+        [
+            (c, *(f"{v:.2f}" for v in online.iloc[i]), f"{churn['probability'][i]:.3f}")
+            for i, c in enumerate(customers)
+        ],
+    )
+    features.store.close()
 
     console.print(
         f"done in {time.perf_counter() - started:.1f} s; "
