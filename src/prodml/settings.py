@@ -19,6 +19,7 @@ from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import Engine
 
 
 def _login() -> str:
@@ -37,6 +38,17 @@ class Settings(BaseSettings):
     metadata_url: str | None = None
     artifacts_url: str | None = None
     user: str = Field(default_factory=_login)
+
+    @classmethod
+    def at(cls, home: Path | None = None) -> Settings:
+        """The environment's settings, with ``home`` in place of ``PRODML_HOME`` when given."""
+        return cls() if home is None else cls(home=home)
+
+    def metadata_engine(self, url: str | None = None) -> Engine:
+        """The metadata database (``url``, else the configured one), migrated and ready."""
+        from prodml._internal.db import connect
+
+        return connect(url or self.resolved_metadata_url())
 
     def resolved_metadata_url(self) -> str:
         return self.metadata_url or f"sqlite:///{self.home.expanduser() / 'prodml.db'}"

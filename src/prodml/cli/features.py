@@ -91,13 +91,7 @@ def plan(
     as_json: JsonOption = False,
 ) -> None:
     """Show what `apply` would add, update and remove."""
-    from prodml.features.loading import load_definitions
-
-    store = _store(repo, metadata_url)
-    try:
-        _print_plan(store.plan(load_definitions(definitions)), as_json, "Plan")
-    finally:
-        store.close()
+    _plan_or_apply(definitions, repo, metadata_url, as_json, apply=False)
 
 
 @app.command()
@@ -108,11 +102,21 @@ def apply(
     as_json: JsonOption = False,
 ) -> None:
     """Record the definitions in the metadata store (the file is the source of truth)."""
+    _plan_or_apply(definitions, repo, metadata_url, as_json, apply=True)
+
+
+def _plan_or_apply(
+    definitions: Path, repo: Path | None, metadata_url: str | None, as_json: bool, *, apply: bool
+) -> None:
     from prodml.features.loading import load_definitions
 
     store = _store(repo, metadata_url)
     try:
-        _print_plan(store.apply(load_definitions(definitions)), as_json, "Applied")
+        loaded = load_definitions(definitions)
+        if apply:
+            _print_plan(store.apply(loaded), as_json, "Applied")
+        else:
+            _print_plan(store.plan(loaded), as_json, "Plan")
     finally:
         store.close()
 

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from prodml._internal.clock import Clock, SystemClock
-from prodml._internal.db import connect
 from prodml._internal.gitinfo import code_version
 from prodml._internal.hashing import data_fingerprint
 from prodml.errors import ConfigError
@@ -64,10 +63,11 @@ class Registry:
         clock: Clock | None = None,
     ) -> Registry:
         """The registry that the environment (``PRODML_*``) and these overrides describe."""
-        settings = Settings() if home is None else Settings(home=home)
-        home_dir = settings.home.expanduser()
-        engine = connect(metadata_url or settings.resolved_metadata_url())
-        store = open_artifact_store(artifacts_url or settings.resolved_artifacts_url(), home_dir)
+        settings = Settings.at(home)
+        engine = settings.metadata_engine(metadata_url)
+        store = open_artifact_store(
+            artifacts_url or settings.resolved_artifacts_url(), settings.home.expanduser()
+        )
         clock = clock or SystemClock()
         return cls(SqlMetadataStore(engine, clock), store, user=settings.user, clock=clock)
 

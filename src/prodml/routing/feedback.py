@@ -25,7 +25,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from prodml._internal.clock import Clock, SystemClock
-from prodml._internal.db import connect
 from prodml.errors import ConflictError, InvalidInputError, NotFoundError
 from prodml.routing.tables import routing_bandit_arms, routing_requests
 from prodml.settings import Settings
@@ -118,8 +117,7 @@ class SqlFeedbackStore:
         metadata_url: str | None = None,
         clock: Clock | None = None,
     ) -> SqlFeedbackStore:
-        settings = Settings() if home is None else Settings(home=home)
-        return cls(connect(metadata_url or settings.resolved_metadata_url()), clock)
+        return cls(Settings.at(home).metadata_engine(metadata_url), clock)
 
     def record_served(
         self,

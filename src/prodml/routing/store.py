@@ -24,7 +24,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from prodml._internal.clock import Clock, SystemClock
-from prodml._internal.db import connect
 from prodml.errors import NotFoundError
 from prodml.routing.bandits import ArmStats
 from prodml.routing.plan import EndpointPlan, plan_change
@@ -84,9 +83,8 @@ class EndpointStore:
         clock: Clock | None = None,
     ) -> EndpointStore:
         """The store that the environment (``PRODML_*``) and these overrides describe."""
-        settings = Settings() if home is None else Settings(home=home)
-        engine = connect(metadata_url or settings.resolved_metadata_url())
-        return cls(engine, clock, actor=settings.user)
+        settings = Settings.at(home)
+        return cls(settings.metadata_engine(metadata_url), clock, actor=settings.user)
 
     # ---------------------------------------------------------------- polling
 
