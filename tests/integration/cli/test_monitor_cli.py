@@ -37,7 +37,7 @@ def drifted_log(tmp_path: Path) -> Path:
             PredictionRecord(
                 f"r{i}",
                 "watched",
-                inputs=row,
+                inputs={str(k): v for k, v in row.items()},
                 outputs={"probability": proba, "label": int(proba > 0.5)},
                 model_name="watched",
                 model_version="1",
