@@ -1,13 +1,15 @@
-"""``prodml endpoints``: plan, apply, list, show, history, and send feedback."""
+"""``prodml endpoints``: plan, apply, list, show, history, step canaries, send feedback."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
 import orjson
 import typer
 
+from prodml.cli import durations
 from prodml.cli.output import console, fmt_mapping, print_json, print_table
 from prodml.errors import ConfigError, InvalidInputError
 from prodml.routing import EndpointStore, Feedback, SqlFeedbackStore, load_endpoints
@@ -153,6 +155,39 @@ def history(
             for p in phases
         ],
     )
+
+
+@app.command()
+def canary(
+    name: str,
+    every: Annotated[str | None, typer.Option(help="Look again every DURATION, e.g. 30s.")] = None,
+    max_runs: Annotated[int, typer.Option(help="Stop after N looks (0: until it ends).")] = 1,
+    json: JsonFlag = False,
+) -> None:
+    """Judge a canary on what its current step served: hold, advance, promote or roll back."""
+    from prodml.registry import Registry
+    from prodml.routing import CanaryController, CanaryStatus
+    from prodml.routing.observations import step_canary
+
+    pause = durations.seconds(every) if every else None
+    store = EndpointStore.open()
+    controller = CanaryController(store, Registry.open(), name)
+    looks = 0
+    while True:
+        decision = step_canary(controller)
+        looks += 1
+        if json:
+            print_json(decision.to_dict())
+        else:
+            console.print(
+                f"{decision.at:%H:%M:%S} step {decision.step + 1} "
+                f"({decision.traffic_percent:g}%): {decision.action.value}: {decision.reason}"
+            )
+        state = store.get(name).canary
+        finished = state is None or state.status is not CanaryStatus.PROGRESSING
+        if pause is None or finished or (max_runs and looks >= max_runs):
+            return
+        time.sleep(pause)
 
 
 def _read_jsonl(path: Path) -> list[Feedback]:

@@ -8,8 +8,8 @@ from typing import Annotated, Any
 
 import typer
 
+from prodml.cli import durations
 from prodml.cli.output import console, print_json, print_table
-from prodml.errors import ConfigError
 
 app = typer.Typer(
     help="Watch served models: drift, data quality, performance.", no_args_is_help=True
@@ -23,18 +23,6 @@ FeedbackOpt = Annotated[
     Path | None, typer.Option("--feedback", help="Parquet file of labels: request_id, label.")
 ]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
-
-
-def _every(text: str) -> float:
-    import pandas as pd
-
-    try:
-        seconds = pd.Timedelta(text).total_seconds()
-    except ValueError as exc:
-        raise ConfigError(f"--every {text!r} is not a duration such as 60s or 5min") from exc
-    if seconds <= 0:
-        raise ConfigError(f"--every must be positive; got {text!r}")
-    return float(seconds)
 
 
 def _run_once(
@@ -120,7 +108,7 @@ def run(
     from prodml.monitoring.alerts import AlertEvaluator, AlertRule
     from prodml.registry import Registry
 
-    pause = _every(every) if every else None
+    pause = durations.seconds(every) if every else None
     rules = [AlertRule.parse(r) for r in alert or []] or [
         AlertRule("dataset drift", "drift.dataset", 1)
     ]
