@@ -59,7 +59,7 @@ def render(data: Mapping[str, Any]) -> str:
     if scores:
         parts.append(
             _card(
-                "Per-feature drift score (p-value or distance)",
+                "Per-feature drift score (p-value: lower is drift; distance: higher is drift)",
                 _lines(scores, labels=_labels(windows)),
             )
         )
@@ -75,7 +75,10 @@ def render(data: Mapping[str, Any]) -> str:
             _card(name, _lines(series, labels=_labels(windows), dashed={"estimated (CBPE)"}))
         )
     if not names:
-        parts.append("<p>No labels and no probability scores: no performance to show.</p>")
+        parts.append(
+            "<p>No performance to show: no labels have arrived, and a performance estimate "
+            "(CBPE) needs some labelled rows to calibrate the model's probabilities.</p>"
+        )
     parts.append("</div><h2>Reference vs current (latest window)</h2><div class='grid'>")
     for name, dist in data.get("distributions", {}).items():
         parts.append(_card(name, _histogram(dist)))
@@ -130,6 +133,13 @@ def _lines(
         return "<p>no data</p>"
     lo = min(finite) if lo is None else lo
     hi = max(finite) if hi is None else hi
+    if lo > 0 and hi / lo > 1000:
+        # Scores that span many decades (p-values) are drawn on a log10 scale.
+        series = {k: [math.log10(v) if v > 0 else math.nan for v in vs] for k, vs in series.items()}
+        body_lo, body_hi = f"{lo:.1e}", f"{hi:.3g}"
+        lo, hi = math.log10(lo), math.log10(hi)
+    else:
+        body_lo, body_hi = f"{lo:.3g}", f"{hi:.3g}"
     hi = hi if hi > lo else lo + 1.0
     n = max(len(vs) for vs in series.values())
 
@@ -139,9 +149,7 @@ def _lines(
     def y(v: float) -> float:
         return H - PAD - (H - 2 * PAD) * (v - lo) / (hi - lo)
 
-    body = [
-        _axes(f"{lo:.3g}", f"{hi:.3g}", labels[0] if labels else "", labels[-1] if labels else "")
-    ]
+    body = [_axes(body_lo, body_hi, labels[0] if labels else "", labels[-1] if labels else "")]
     for k, (name, values) in enumerate(series.items()):
         colour = COLOURS[k % len(COLOURS)]
         dash = " stroke-dasharray='5,3'" if name in dashed else ""
@@ -155,7 +163,9 @@ def _lines(
         body += [
             f"<circle cx='{px:.1f}' cy='{py:.1f}' r='2.5' fill='{colour}'/>" for px, py in points
         ]
-        body.append(f"<text x='{W - PAD + 4}' y='{PAD + 14 * k}' fill='{colour}'>{_e(name)}</text>")
+        body.append(
+            f"<text x='{W - PAD + 4}' y='{PAD + 14 * k}' style='fill:{colour}'>{_e(name)}</text>"
+        )
     return _svg(body, width=W + 120)
 
 
@@ -176,8 +186,8 @@ def _histogram(dist: Mapping[str, Any]) -> str:
                 f"<rect x='{bx:.1f}' y='{H - PAD - h:.1f}' width='{max(slot / 2 - 1, 1):.1f}' "
                 f"height='{h:.1f}' fill='{colour}' fill-opacity='0.75'/>"
             )
-    body.append(f"<text x='{W - 150}' y='{PAD - 10}' fill='{COLOURS[0]}'>reference</text>")
-    body.append(f"<text x='{W - 80}' y='{PAD - 10}' fill='{COLOURS[1]}'>current</text>")
+    body.append(f"<text x='{W - 150}' y='{PAD - 10}' style='fill:{COLOURS[0]}'>reference</text>")
+    body.append(f"<text x='{W - 80}' y='{PAD - 10}' style='fill:{COLOURS[1]}'>current</text>")
     return _svg(body, width=W)
 
 

@@ -23,6 +23,12 @@ from prodml.types import Signature
 
 def decode_records(signature: Signature, body: bytes) -> tuple[dict[str, Array], int, bool]:
     """Columns from records; the flag says whether one record (not a list) arrived."""
+    records, single = parse_records(body)
+    return (*records_to_columns(signature, records), single)
+
+
+def parse_records(body: bytes) -> tuple[list[dict[str, Any]], bool]:
+    """The record objects of a body; the flag says whether one record (not a list) arrived."""
     try:
         doc: Any = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
@@ -37,6 +43,13 @@ def decode_records(signature: Signature, body: bytes) -> tuple[dict[str, Array],
         or not all(isinstance(r, dict) for r in records)
     ):
         raise InvalidInputError("send a record object or a non-empty list of record objects")
+    return records, single
+
+
+def records_to_columns(
+    signature: Signature, records: list[dict[str, Any]]
+) -> tuple[dict[str, Array], int]:
+    """Columns keyed by the signature's inputs, and the row count."""
     inputs = []
     for spec in signature.inputs:
         try:
@@ -54,8 +67,7 @@ def decode_records(signature: Signature, body: bytes) -> tuple[dict[str, Array],
     unknown = sorted(set().union(*records) - set(signature.input_names))
     if unknown:
         raise InvalidInputError(f"records have unknown features {unknown}")
-    columns, rows = to_columns(signature, inputs)
-    return columns, rows, single
+    return to_columns(signature, inputs)
 
 
 def encode_predictions(outputs: dict[str, Array]) -> bytes:

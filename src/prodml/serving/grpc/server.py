@@ -17,6 +17,8 @@ from prodml.serving.dataplane import DataPlane
 from prodml.serving.grpc._generated import inference_pb2 as pb
 from prodml.serving.grpc._generated import inference_pb2_grpc as pb_grpc
 from prodml.serving.grpc.codec import request_from_pb, response_to_pb
+from prodml.serving.inference import RequestContext
+from prodml.serving.predictions import new_request_id
 from prodml.serving.status import message_of, status_of
 
 
@@ -27,6 +29,13 @@ async def _abort(context: Any, exc: BaseException) -> None:
             (("retry-after", str(max(1, math.ceil(status.retry_after_s)))),)
         )
     await context.abort(grpc.StatusCode[status.grpc], message_of(exc))
+
+
+def _context(context: Any, request_id: str | None, params: dict[str, Any]) -> RequestContext:
+    """The request id is the request's ``id``, else ``x-request-id`` metadata, else new."""
+    headers = {str(k).lower(): str(v) for k, v in (context.invocation_metadata() or ())}
+    rid = request_id or headers.get("x-request-id") or new_request_id()
+    return RequestContext(rid, headers, params)
 
 
 class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
@@ -66,7 +75,13 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
         try:
             decoded = request_from_pb(request)
             remaining = context.time_remaining()
-            response = await self.dp.infer(decoded, protocol="grpc", timeout_s=remaining)
+            tracked = None
+            if self.dp.tracking:
+                tracked = _context(context, decoded.id, decoded.parameters)
+                context.set_trailing_metadata((("x-request-id", tracked.request_id),))
+            response = await self.dp.infer(
+                decoded, protocol="grpc", timeout_s=remaining, context=tracked
+            )
         except Exception as exc:
             await _abort(context, exc)
         return response_to_pb(response)

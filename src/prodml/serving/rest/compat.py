@@ -6,9 +6,10 @@ from prodml.errors import InvalidInputError, ModelNotFoundError
 from prodml.serving.codecs import csv, records, v1
 from prodml.serving.columns import to_columns
 from prodml.serving.dataplane import DataPlane
-from prodml.serving.inference import InferTensor
+from prodml.serving.endpoints import Target
+from prodml.serving.inference import InferTensor, RequestContext
 from prodml.serving.rest.app import Route, route
-from prodml.serving.rest.http import Request, Response
+from prodml.serving.rest.http import Request, Response, request_context, tracking_headers
 
 _CSV = b"text/csv"
 
@@ -17,12 +18,22 @@ class CompatRoutes:
     def __init__(self, dataplane: DataPlane) -> None:
         self.dp = dataplane
 
+    def _context(self, request: Request) -> RequestContext | None:
+        return request_context(request) if self.dp.tracking else None
+
+    def _headers(self, context: RequestContext | None, target: Target) -> list[tuple[bytes, bytes]]:
+        if context is None:
+            return []
+        assignment = target.assignment
+        return tracking_headers(context, None if assignment is None else assignment.variant)
+
     async def v1_predict(self, request: Request) -> Response:
         name, version = request.params["name"], request.params.get("version")
-        served = await self.dp.resolve(name, version)
-        columns, _, style = v1.decode(served.model.signature, request.body)
-        _, outputs = await self.dp.predict(name, version, columns, protocol="v1")
-        return Response(200, v1.encode(outputs, style))
+        context = self._context(request)
+        target = await self.dp.target(name, version, context)
+        columns, _, style = v1.decode(target.served.model.signature, request.body)
+        outputs = await self.dp.predict(target, columns, protocol="v1", context=context)
+        return Response(200, v1.encode(outputs, style), headers=self._headers(context, target))
 
     def _sagemaker_model(self, request: Request) -> str:
         target = request.header(b"x-amzn-sagemaker-target-model")
@@ -43,7 +54,9 @@ class CompatRoutes:
 
     async def invocations(self, request: Request) -> Response:
         name = self._sagemaker_model(request)
-        served = await self.dp.resolve(name, None)
+        context = self._context(request)
+        target = await self.dp.target(name, None, context)
+        served = target.served
         content_type = (request.header(b"content-type") or b"application/json").split(b";")[0]
         sig = served.model.signature
         if content_type == _CSV:
@@ -59,21 +72,32 @@ class CompatRoutes:
                 f"unsupported Content-Type {content_type.decode()!r}; "
                 "send application/json or text/csv"
             )
-        _, outputs = await self.dp.predict(name, None, columns, protocol="sagemaker")
+        outputs = await self.dp.predict(target, columns, protocol="sagemaker", context=context)
+        headers = self._headers(context, target)
         accept = request.header(b"accept") or b""
         if accept.startswith(_CSV):
-            return Response(200, csv.encode_column(next(iter(outputs.values()))), _CSV)
-        return Response(200, v1.encode(outputs, style))
+            body = csv.encode_column(next(iter(outputs.values())))
+            return Response(200, body, _CSV, headers=headers)
+        return Response(200, v1.encode(outputs, style), headers=headers)
 
     async def predict_records(self, request: Request) -> Response:
         name = request.params["name"]
-        served = await self.dp.resolve(name, None)
-        columns, _, single = records.decode_records(served.model.signature, request.body)
-        served, outputs = await self.dp.predict(name, None, columns, protocol="records")
+        context = self._context(request)
+        rows, single = records.parse_records(request.body)
+        target = await self.dp.target(name, None, context, lambda: rows[0])
+        served = target.served
+        if served.features is None:
+            columns, _ = records.records_to_columns(served.model.signature, rows)
+            outputs = await self.dp.predict(target, columns, protocol="records", context=context)
+        else:
+            outputs = await self.dp.predict(
+                target, None, rows=rows, protocol="records", context=context
+            )
         body = records.encode_predictions(outputs)
         if single:
             body = body[1:-1]  # one record in, one object out
-        return Response(200, body, headers=[(b"x-model-version", served.version.encode())])
+        headers = [(b"x-model-version", served.version.encode()), *self._headers(context, target)]
+        return Response(200, body, headers=headers)
 
     def routes(self) -> list[Route]:
         return [

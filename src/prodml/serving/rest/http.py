@@ -12,6 +12,8 @@ from typing import Any
 
 import orjson
 
+from prodml.serving.inference import Parameters, RequestContext
+from prodml.serving.predictions import new_request_id
 from prodml.serving.status import PayloadTooLargeError
 
 Scope = MutableMapping[str, Any]
@@ -42,6 +44,28 @@ class Request:
             if key == name:
                 return value
         return None
+
+
+def request_context(
+    request: Request, request_id: str | None = None, params: Parameters | None = None
+) -> RequestContext:
+    """The context of a tracked request: its id (the given one, else ``X-Request-Id``, else a
+    new UUID), its headers, and its parameters (default: the query string)."""
+    headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in request.headers}
+    rid = request_id or headers.get("x-request-id") or new_request_id()
+    if params is None:
+        from urllib.parse import parse_qsl
+
+        params = dict(parse_qsl(request.query.decode("latin-1")))
+    return RequestContext(rid, headers, params)
+
+
+def tracking_headers(context: RequestContext, variant: str | None) -> list[tuple[bytes, bytes]]:
+    """``X-Request-Id`` and, for an endpoint, ``X-Prodml-Variant``."""
+    headers = [(b"x-request-id", context.request_id.encode("latin-1"))]
+    if variant is not None:
+        headers.append((b"x-prodml-variant", variant.encode("latin-1")))
+    return headers
 
 
 @dataclass(slots=True)

@@ -10,9 +10,16 @@ import orjson
 from prodml.errors import InvalidInputError, ModelNotFoundError
 from prodml.serving.codecs.v2 import decode_request, encode_error, encode_response
 from prodml.serving.dataplane import DataPlane
+from prodml.serving.inference import InferenceRequest
 from prodml.serving.metrics import CONTENT_TYPE
 from prodml.serving.rest.app import Route, route
-from prodml.serving.rest.http import Request, Response, json_response
+from prodml.serving.rest.http import (
+    Request,
+    Response,
+    json_response,
+    request_context,
+    tracking_headers,
+)
 from prodml.serving.status import status_of
 
 _OCTETS = b"application/octet-stream"
@@ -50,6 +57,8 @@ class V2Routes:
                     name, "", "rest", status_of(exc).http, time.monotonic() - start
                 )
                 raise
+            if self.dp.tracking:
+                return await self._infer_tracked(request, decoded)
             response = await self.dp.infer(decoded, protocol="rest")
         finally:
             metrics.leave("rest")
@@ -59,6 +68,17 @@ class V2Routes:
         return Response(
             200, body, _OCTETS, [(b"inference-header-content-length", str(json_length).encode())]
         )
+
+    async def _infer_tracked(self, request: Request, decoded: InferenceRequest) -> Response:
+        context = request_context(request, decoded.id, decoded.parameters)
+        response = await self.dp.infer(decoded, protocol="rest", context=context)
+        variant = response.parameters.get("variant")
+        headers = tracking_headers(context, variant if isinstance(variant, str) else None)
+        body, json_length = encode_response(response)
+        if json_length is None:
+            return Response(200, body, headers=headers)
+        headers.append((b"inference-header-content-length", str(json_length).encode()))
+        return Response(200, body, _OCTETS, headers)
 
     async def live(self, request: Request) -> Response:
         return _health(True, "live")
