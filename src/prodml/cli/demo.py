@@ -1,14 +1,24 @@
 """``prodml demo``: the whole loop on embedded defaults, no network, no services.
 
-It trains two models of different flavors on scikit-learn's bundled breast-cancer data set
-(569 rows, 30 numeric features, binary target), registers both with signatures, metrics and
-reference profiles, makes the better one ``champion``, and predicts through the registry.
+1. Train two models of different flavors on scikit-learn's bundled breast-cancer data set (569
+   rows, 30 numeric features, binary target); register both with signatures, metrics and
+   reference profiles.
+2. Make the better one ``champion``, the other ``challenger`` (audited alias moves).
+3. Load the champion through the registry (sha256-verified) and predict.
+4. Feature store: a point-in-time training set from generated customer data, a churn model
+   registered with that training set in its lineage, features materialized online.
+5. ``prodml serve`` in a subprocess: V2 REST predictions, churn scored from online features by
+   customer id, a 50/50 A/B test of champion vs challenger with feedback and its report, then
+   traffic whose measurements shift half-way; every prediction is logged.
+6. The monitor reads the prediction log, finds the shift, fires the alert and writes an HTML
+   report.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,11 +26,14 @@ import httpx
 import numpy as np
 import typer
 
-from prodml.cli import demo_features
+from prodml.cli import demo_features, demo_loop
 from prodml.cli.demo_serving import running_server, v2_request
+from prodml.cli.experiments import show_report
+from prodml.cli.monitor import show_result
 from prodml.cli.output import console, print_table
 from prodml.errors import ModelExecutionError
 from prodml.registry import ModelVersion, Registry
+from prodml.routing import EndpointStore, endpoint_report
 from prodml.settings import Settings
 
 MODEL_NAME = "breast-cancer"
@@ -97,8 +110,19 @@ def demo(
     """Run prodml's main job end to end on embedded defaults (SQLite, local files)."""
     started = time.perf_counter()
     registry = Registry.open(home=home) if home is not None else Registry.open()
-    feature_home = (home or Settings().home).expanduser()
+    state = (home or Settings().home).expanduser()
     console.rule("[bold]prodml demo")
+    candidates = register_candidates(registry)
+    choose_champion(registry, candidates)
+    x_test, y_test = predict_in_process(registry)
+    features = build_features(registry, state)
+    log_dir = state / "prediction-log" / datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    serve_and_experiment(registry, home, state, log_dir, x_test, y_test, features)
+    monitor(registry, state, log_dir)
+    console.print(f"done in {time.perf_counter() - started:.1f} s; state in {state}")
+
+
+def register_candidates(registry: Registry) -> list[Candidate]:
     console.print("1. train two models on scikit-learn's breast-cancer data and register them")
     candidates = train_and_register(registry)
     print_table(
@@ -116,7 +140,10 @@ def demo(
             for c in candidates
         ],
     )
+    return candidates
 
+
+def choose_champion(registry: Registry, candidates: list[Candidate]) -> None:
     best = max(candidates, key=lambda c: (c.auc, c.accuracy))
     other = next(c for c in candidates if c is not best)
     registry.set_alias(
@@ -128,15 +155,16 @@ def demo(
     registry.set_alias(MODEL_NAME, "challenger", other.version.version, reason="runner-up")
     console.print(
         f"2. champion -> {best.version.ref} ({best.version.flavor}); "
-        f"challenger -> {other.version.ref}"
+        f"challenger -> {other.version.ref} ({other.version.flavor})"
     )
 
+
+def predict_in_process(registry: Registry) -> tuple[Any, Any]:
     console.print(f"3. load {MODEL_NAME}@champion (sha256 verified) and predict")
     model = registry.load(f"{MODEL_NAME}@champion")
     _, x_test, _, y_test = _data()
-    rows = x_test.head(5)
-    outputs = model.predict(rows)
-    probability = np.asarray(outputs[model.signature.output_names[0]])
+    outputs = model.predict(x_test.head(5))
+    probability = np.asarray(outputs["probability"])
     labels = np.asarray(outputs["label"])
     print_table(
         None,
@@ -146,43 +174,94 @@ def demo(
             for i, (p, lab, t) in enumerate(zip(probability, labels, y_test.head(5), strict=True))
         ],
     )
-    console.print(f"4. serve {MODEL_NAME}@champion with prodml serve and predict over V2 REST")
-    with running_server(f"{MODEL_NAME}@champion", home) as url:
-        response = httpx.post(
-            f"{url}/v2/models/{MODEL_NAME}/infer", json=v2_request(rows, "demo-1"), timeout=30
-        )
-        response.raise_for_status()
-        body = response.json()
-    served = next(o for o in body["outputs"] if o["name"] == model.signature.output_names[0])
-    agree = np.allclose(np.asarray(served["data"], dtype=float), probability)
-    console.print(
-        f"   {url} answered id={body['id']} as {body['model_name']}/{body['model_version']}; "
-        f"matches the in-process prediction: {'yes' if agree else 'NO'}; server stopped"
-    )
-    if not agree:
-        raise ModelExecutionError("the served prediction differs from the in-process one")
+    return x_test, y_test
 
-    console.print("5. feature store: point-in-time training set, online features")
-    features = demo_features.run(registry, feature_home)
+
+def build_features(registry: Registry, state: Path) -> demo_features.FeatureDemo:
+    console.print("4. feature store: a point-in-time training set, features materialized online")
+    features = demo_features.run(registry, state)
     console.print(
         f"   {features.training_rows} labelled rows joined point-in-time to customer_stats "
-        f"(training set {(features.training_set or '?')[:12]}); registered {features.version.ref} "
-        f"(ROC AUC {features.holdout_auc:.3f}); materialized to the online store"
+        f"(training set {(features.training_set or '?')[:12]}); registered "
+        f"{features.version.ref} (ROC AUC {features.holdout_auc:.3f}) with it in its lineage"
     )
-    customers = [0, 1, 2]
-    online = demo_features.online_rows(features, customers)
-    churn = registry.load(f"{demo_features.MODEL_NAME}@champion").predict(online)
-    print_table(
-        None,
-        ["customer", *demo_features.FEATURES, "P(churn)"],
-        [
-            (c, *(f"{v:.2f}" for v in online.iloc[i]), f"{churn['probability'][i]:.3f}")
-            for i, c in enumerate(customers)
-        ],
-    )
-    features.store.close()
+    return features
 
-    console.print(
-        f"done in {time.perf_counter() - started:.1f} s; "
-        f"state in {registry.metadata.engine.url.database}"
-    )
+
+def serve_and_experiment(
+    registry: Registry,
+    home: Path | None,
+    state: Path,
+    log_dir: Path,
+    x_test: Any,
+    y_test: Any,
+    features: demo_features.FeatureDemo,
+) -> None:
+    console.print("5. prodml serve: REST predictions, online features, an A/B test, logging")
+    demo_loop.apply_ab_endpoint(EndpointStore.open(home=home))
+    config = demo_loop.write_server_config(state, log_dir)
+    customers = [0, 1, 2]
+    local_churn = registry.load("churn@champion").predict(
+        demo_features.online_rows(features, customers)
+    )["probability"]
+    features.store.close()
+    champion = registry.load(f"{MODEL_NAME}@champion")
+    with running_server(["-f", str(config)], home) as url:
+        body = httpx.post(
+            f"{url}/v2/models/{MODEL_NAME}/infer", json=v2_request(x_test.head(5), "demo-1")
+        ).json()
+        served = np.asarray(body["outputs"][0]["data"], dtype=float)
+        _check(served, champion.predict(x_test.head(5))["probability"], "V2 REST")
+        console.print(
+            f"   {url}: V2 infer answered id={body['id']} as "
+            f"{body['model_name']}/{body['model_version']}, same as in-process"
+        )
+        churn = demo_loop.served_churn(url, customers)
+        _check(np.asarray(churn), np.asarray(local_churn), "online-feature")
+        console.print(
+            "   churn scored by customer id alone (features looked up online): "
+            + ", ".join(f"customer {c}: {p:.3f}" for c, p in zip(customers, churn, strict=True))
+        )
+        traffic = demo_loop.run_ab_test(url, x_test, y_test, users=300)
+        console.print(
+            f"   A/B test {demo_loop.ENDPOINT}: {traffic.requests} users, "
+            + ", ".join(f"{v} {n}" for v, n in sorted(traffic.variants.items()))
+            + "; feedback sent (reward = right label)"
+        )
+        clean = demo_loop.new_patients(x_test, 400, seed=5)
+        moved, columns = demo_loop.shifted(demo_loop.new_patients(x_test, 400, seed=6))
+        demo_loop.send_traffic(url, clean)
+        demo_loop.send_traffic(url, moved)
+        console.print(
+            f"   then 400 normal rows, and 400 rows whose {len(columns)} worst_* measurements "
+            "arrive 1.5x larger (an upstream unit change); server stopped (log flushed)"
+        )
+    show_report(endpoint_report(EndpointStore.open(home=home), demo_loop.ENDPOINT))
+
+
+def monitor(registry: Registry, state: Path, log_dir: Path) -> None:
+    from prodml.monitoring.alerts import AlertRule
+    from prodml.monitoring.log import ParquetPredictionLog
+    from prodml.monitoring.monitor import run_monitor
+    from prodml.monitoring.report_html import write_html_report
+
+    console.print("6. monitor the prediction log against the champion's reference profile")
+    log = ParquetPredictionLog(log_dir)
+    try:
+        result = run_monitor(
+            log,
+            registry.resolve(f"{MODEL_NAME}@champion"),
+            endpoint=MODEL_NAME,
+            window="200rows",
+            rules=[AlertRule("dataset drift", "drift.dataset", 1)],
+        )
+    finally:
+        log.close()
+    show_result(result)
+    report = write_html_report(result, state / "monitoring-report.html")
+    console.print(f"   HTML report: {report}")
+
+
+def _check(served: Any, local: Any, what: str) -> None:
+    if not np.allclose(np.asarray(served, dtype=float), np.asarray(local, dtype=float)):
+        raise ModelExecutionError(f"the {what} prediction differs from the in-process one")

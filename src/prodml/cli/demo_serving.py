@@ -13,7 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
@@ -30,15 +30,19 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(ref: str, home: Path | None, *, timeout_s: float = 120.0) -> Iterator[str]:
-    """``prodml serve REF`` on a free local port until the block ends; yields its base URL.
+def running_server(
+    serve_args: Sequence[str], home: Path | None, *, timeout_s: float = 120.0
+) -> Iterator[str]:
+    """``prodml serve ARGS`` on a free local port until the block ends; yields its base URL.
 
     The server reads the same ``PRODML_*`` settings as this process (``home`` overrides
-    ``PRODML_HOME``).
+    ``PRODML_HOME``). Leaving the block stops it with SIGTERM, which drains it.
     """
     port = free_port()
     env = dict(os.environ) if home is None else {**os.environ, "PRODML_HOME": str(home)}
-    command = [sys.executable, "-m", "prodml", "serve", ref, "--port", str(port), "--no-grpc"]
+    command = [
+        sys.executable, "-m", "prodml", "serve", *serve_args, "--port", str(port), "--no-grpc"
+    ]  # fmt: skip
     # The server's log goes to a file, not a pipe: a pipe nobody reads would fill and block it.
     with tempfile.TemporaryFile(mode="w+") as log:
         server = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments

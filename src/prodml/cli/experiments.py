@@ -8,7 +8,7 @@ import typer
 
 from prodml.cli.output import console, print_json, print_table
 from prodml.experiments import MetricResult
-from prodml.routing import EndpointStore, endpoint_report
+from prodml.routing import EndpointReport, EndpointStore, endpoint_report
 
 app = typer.Typer(help="Analyse the experiments that endpoints run.", no_args_is_help=True)
 
@@ -48,6 +48,11 @@ def report(
     if json:
         print_json(result.to_dict())
         return
+    show_report(result)
+
+
+def show_report(result: EndpointReport) -> None:
+    """The report as tables: traffic, the sample-ratio check, effects per metric."""
     console.print(f"[bold]{result.endpoint}[/], phase {result.phase}")
     print_table(
         "traffic",

@@ -63,7 +63,8 @@ def _run_once(
         reader.close()
 
 
-def _show(result: Any) -> None:
+def show_result(result: Any) -> None:
+    """Windows as a table (drift share, drifted columns, quality, accuracy), then alerts."""
     rows = []
     for w in result.windows:
         m = w["metrics"]
@@ -118,7 +119,7 @@ def run(
     while True:
         result = _run_once(log, model, endpoint, window, feedback, alert or [], webhook, evaluator)
         runs += 1
-        print_json(result.to_dict()) if json_out else _show(result)
+        print_json(result.to_dict()) if json_out else show_result(result)
         if pause is None or (max_runs and runs >= max_runs):
             return
         time.sleep(pause)

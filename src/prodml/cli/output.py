@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -9,8 +11,11 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
-console = Console()
-errors = Console(stderr=True)
+# Piped output (logs, CI) has no terminal width; Rich would fall back to 80 columns and fold
+# every wide table, so give it room. A terminal (or COLUMNS) still decides for itself.
+_WIDTH = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 140
+console = Console(width=_WIDTH)
+errors = Console(stderr=True, width=_WIDTH)
 
 
 def print_json(data: Any) -> None:

@@ -62,8 +62,8 @@ def check_quality(
     signature: Signature | None = None,
     reference: DatasetProfile | None = None,
     missing_tolerance: float = 0.05,
-    range_tolerance: float = 0.0,
-    max_out_of_range: float = 0.0,
+    range_tolerance: float = 0.05,
+    max_out_of_range: float = 0.01,
 ) -> QualityReport:
     """Check one window of data (see the module docstring).
 
@@ -71,6 +71,11 @@ def check_quality(
         missing_tolerance: allowed rise of the missing rate over the reference's.
         range_tolerance: widen the reference range by this share of its width on each side.
         max_out_of_range: share of out-of-range values tolerated before an issue is raised.
+
+    The range defaults allow for the reference being a sample: a new value beyond the largest
+    of n reference values has probability 1/(n+1) even when nothing changed, so with both set
+    to 0 most columns of a clean window of a few hundred rows get flagged against a reference of
+    a few hundred rows. The range is widened by 5% and 1% of values may fall outside it.
     """
     cols = to_columns(data)
     rows = len(next(iter(cols.values()))) if cols else 0

@@ -23,7 +23,7 @@ def test_serve_a_registered_alias_over_v2_and_records() -> None:
     with Registry.open() as registry:
         registry.register("pair", model, sample=frame.head(10), alias="champion")
     expected = model.predict_proba(frame.head(4))[:, 1]
-    with running_server("pair@champion", None) as url:
+    with running_server(["pair@champion"], None) as url:
         v2 = httpx.post(f"{url}/v2/models/pair/infer", json=v2_request(frame.head(4), "r1"))
         assert v2.status_code == 200, v2.text
         body = v2.json()
