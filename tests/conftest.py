@@ -96,3 +96,20 @@ def cli(capsys: pytest.CaptureFixture[str]) -> CliRunner:
         return code, out, err
 
     return invoke
+
+
+_skipped: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped:
+        _skipped.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """In CI (``PRODML_REQUIRE_SERVICES=1``) a skipped test fails the run: nothing may hide."""
+    if os.environ.get("PRODML_REQUIRE_SERVICES") == "1" and _skipped:
+        print(f"\n{len(_skipped)} test(s) skipped, which CI does not allow:")
+        for nodeid in _skipped:
+            print(f"  {nodeid}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
