@@ -1,5 +1,6 @@
 """One monitoring run: read the prediction log, cut it into windows, and check each window for
-data drift (against the registered reference profile), data quality, and performance (realised
+data drift (against the registered reference profile), prediction and multivariate drift
+(against the run's first window, see ``baseline``), data quality, and performance (realised
 when feedback labels exist, else estimated with CBPE when the model gives probabilities);
 then evaluate alert rules and hand the alerts to sinks.
 
@@ -18,6 +19,7 @@ import numpy as np
 
 from prodml.errors import ConfigError
 from prodml.monitoring.alerts import Alert, AlertEvaluator, AlertRule
+from prodml.monitoring.baseline import Baseline
 from prodml.monitoring.cbpe import CBPE
 from prodml.monitoring.drift.dataset import data_drift
 from prodml.monitoring.log.base import INPUT_PREFIX, OUTPUT_PREFIX, PredictionLogReader
@@ -142,6 +144,9 @@ def run_monitor(
     evaluator = evaluator or AlertEvaluator(rules, {"model": model_ref, "endpoint": endpoint or ""})
     out: list[dict[str, Any]] = []
     alerts: list[Alert] = []
+    baseline = (
+        Baseline.from_window(_features(windows[0].data), windows[0].data) if windows else None
+    )
     for w in windows:
         checked = _check_window(
             w,
@@ -152,6 +157,7 @@ def run_monitor(
             cbpe,
             drift_options or {},
             n_bootstrap,
+            baseline if w is not windows[0] else None,
         )
         out.append(checked)
         alerts += evaluator.observe(checked["metrics"], checked)
@@ -211,6 +217,7 @@ def _check_window(
     cbpe: CBPE | None,
     drift_options: Mapping[str, Any],
     n_bootstrap: int,
+    baseline: Baseline | None,
 ) -> dict[str, Any]:
     feats = _features(w.data)
     metrics: dict[str, float] = {"rows": float(len(w))}
@@ -229,6 +236,10 @@ def _check_window(
         for c in drift.columns:
             metrics[f"drift.{c.column}.score"] = c.score
             metrics[f"drift.{c.column}.drifted"] = float(c.drifted)
+    if baseline is not None:
+        against_baseline, baseline_metrics = baseline.check(feats, w.data)
+        result.update(against_baseline)
+        metrics.update(baseline_metrics)
     quality = check_quality(feats, signature=version.signature, reference=ref)
     result["quality"] = quality.to_dict()
     metrics["quality.issues"] = float(len(quality.issues))

@@ -59,6 +59,10 @@ def test_run_finds_the_shift_and_only_after_it(cli: CliRunner, drifted_log: Path
     assert max(shares[:2]) < 0.5 <= min(shares[2:])
     assert sorted(result["windows"][2]["drift"]["drifted_columns"]) == ["a", "b"]
     assert result["alerts"], "the drift alert fires"
+    # Against the first window: the model's output moves with a, and so does the joint picture.
+    for metric in ("drift.prediction.drifted", "drift.multivariate.drifted"):
+        flags = [w["metrics"].get(metric) for w in result["windows"]]
+        assert flags == [None, 0.0, 1.0, 1.0], metric
 
 
 def test_report_writes_a_self_contained_page(
