@@ -144,3 +144,38 @@ def report(
         print_json({**result.to_dict(), "report": str(path)})
     else:
         console.print(f"report written to {path}")
+
+
+@app.command()
+def maintain(
+    log: LogOpt,
+    retention_days: Annotated[
+        int | None, typer.Option(help="Delete day partitions older than this many days.")
+    ] = None,
+    compact: Annotated[
+        bool, typer.Option(help="Merge the small segments of every finished day.")
+    ] = True,
+    json_out: JsonFlag = False,
+) -> None:
+    """Compact finished days of the prediction log and apply the retention policy."""
+    from datetime import UTC, datetime
+
+    from prodml.monitoring.log import ParquetPredictionLog
+    from prodml.monitoring.log.segments import partitions
+
+    reader = ParquetPredictionLog(log)
+    try:
+        today = datetime.now(UTC).date()
+        merged = 0
+        if compact:
+            # Today's partition may still be written to; finished days are safe to rewrite.
+            for endpoint, day, _ in partitions(reader.fs, reader.root):
+                if day < today:
+                    merged += reader.compact(endpoint, day)
+        removed = reader.apply_retention(retention_days) if retention_days is not None else []
+    finally:
+        reader.close()
+    if json_out:
+        print_json({"segments_merged": merged, "partitions_removed": removed})
+    else:
+        console.print(f"merged {merged} segments; removed {len(removed)} day partitions")

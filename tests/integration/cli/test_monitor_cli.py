@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -98,3 +99,38 @@ def test_bad_monitor_input_is_one_clear_line(
     assert got == code, err
     assert fragment in err
     assert "Traceback" not in err
+
+
+def test_maintain_compacts_finished_days_and_applies_retention(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    root = tmp_path / "log"
+    now = datetime.now(UTC)
+    for days_ago in (10, 2, 2, 2):  # one old partition; three segments on one recent day
+        log = ParquetPredictionLog(root, flush_interval_s=0.05)
+        log.log(
+            PredictionRecord(
+                f"r{days_ago}-{len(list(root.rglob('*.parquet'))) if root.exists() else 0}",
+                "scorer",
+                inputs={"x": 1.0},
+                time=now - timedelta(days=days_ago),
+            )
+        )
+        log.close()
+    recent = now.date() - timedelta(days=2)
+    folder = root / "endpoint=scorer" / f"date={recent.isoformat()}"
+    assert len(list(folder.glob("*.parquet"))) == 3
+    code, out, err = cli(
+        "monitor", "maintain", "--log", str(root), "--retention-days", "5", "--json"
+    )
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["segments_merged"] == 3
+    assert len(result["partitions_removed"]) == 1
+    assert len(list(folder.glob("*.parquet"))) == 1
+    assert not (root / "endpoint=scorer" / f"date={(now.date() - timedelta(days=10))}").exists()
+    reader = ParquetPredictionLog(root)
+    try:
+        assert reader.read().num_rows == 3  # compaction kept every row of the recent day
+    finally:
+        reader.close()
