@@ -2,13 +2,15 @@
 
 Transports decode bytes into an ``InferenceRequest`` (see ``codecs``), call ``DataPlane.infer``
 and encode what comes back; errors propagate as prodml errors and ``status.status_of`` maps them.
+A request with a ``RequestContext`` (only built when the server logs predictions or serves
+endpoints) may be routed to an endpoint's variant, and its outcome goes to the
+``RequestTracker`` (``predictions``); without one, the path is unchanged by those features.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import resource
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -21,29 +23,28 @@ from prodml.errors import (
     NotReadyError,
     OverloadedError,
 )
-from prodml.serving.batching import Batcher
 from prodml.serving.columns import to_columns
 from prodml.serving.config import ModelConfig, ServerConfig
-from prodml.serving.datatypes import datatype_of_array, datatype_of_prodml
+from prodml.serving.datatypes import datatype_of_array
 from prodml.serving.endpoints import EndpointRouting, Target, first_row
-from prodml.serving.features import FeatureJoin, Rows
+from prodml.serving.features import Rows
 from prodml.serving.inference import (
     InferenceRequest,
     InferenceResponse,
     InferTensor,
     RequestContext,
 )
+from prodml.serving.loading import load_and_warm, rss_bytes, served_model
+from prodml.serving.metadata import model_metadata, repository_index, server_metadata
 from prodml.serving.metrics import ServingMetrics
-from prodml.serving.predictions import PredictionRecorder, row_ids
+from prodml.serving.predictions import RequestTracker
 from prodml.serving.predictor import Array, Columns
 from prodml.serving.repository import ModelRepository, ServedModel
-from prodml.serving.sources import DefaultLoader, ModelLoader
+from prodml.serving.sources import ClosableLoader, DefaultLoader, ModelLoader
 from prodml.serving.status import status_of
 from prodml.serving.stores import open_feature_store, open_prediction_log
 
 log = logging.getLogger("prodml.serving")
-
-EXTENSIONS = ["binary_tensor_data", "parameters", "model_repository", "schedule_policy"]
 
 
 class DataPlane:
@@ -68,7 +69,7 @@ class DataPlane:
         self._flusher: asyncio.Task[None] | None = None
         self._load_lock = asyncio.Lock()
         # Optional stages; the transports build a RequestContext only when ``tracking``.
-        self.recorder: PredictionRecorder | None = None
+        self.tracker = RequestTracker(None, clock, config.request_timeout_s)
         self.endpoints: EndpointRouting | None = None
         self.feature_store: Any = None
         self.tracking = config.prediction_log is not None or bool(config.endpoints)
@@ -79,8 +80,9 @@ class DataPlane:
         for name in self._configs:
             self.repository.expect(name)
         if self.config.prediction_log is not None:
-            log_ = await asyncio.to_thread(open_prediction_log, self.config.prediction_log)
-            self.recorder = PredictionRecorder(log_)
+            self.tracker.log = await asyncio.to_thread(
+                open_prediction_log, self.config.prediction_log
+            )
         if self.config.feature_store is not None:
             self.feature_store = await asyncio.to_thread(
                 open_feature_store, self.config.feature_store
@@ -88,7 +90,8 @@ class DataPlane:
         await asyncio.gather(*(self._load(cfg) for cfg in self._configs.values()))
         if self.config.endpoints:
             self.endpoints = EndpointRouting(self.config, self.repository, self._load, self.metrics)
-            await self.endpoints.start(self._run_shadow)
+            self.tracker.endpoints = self.endpoints
+            await self.endpoints.start(self.tracker.run_shadow)
         self._flusher = asyncio.get_running_loop().create_task(self._flush_metrics())
         if any(c.watch_alias for c in self._configs.values()):
             self._watch = asyncio.get_running_loop().create_task(self._watch_aliases())
@@ -103,9 +106,10 @@ class DataPlane:
         if self.endpoints is not None:
             await self.endpoints.stop()
         await asyncio.gather(*(s.drain() for s in self.repository.served()))
-        if self.recorder is not None:
-            # Graceful: every accepted row is written before the worker exits.
-            await asyncio.to_thread(self.recorder.close)
+        # Graceful: every accepted row is written before the worker exits.
+        await asyncio.to_thread(self.tracker.close)
+        if isinstance(self.loader, ClosableLoader):
+            await asyncio.to_thread(self.loader.close)
         if self.feature_store is not None:
             await self.feature_store.aclose()
             await asyncio.to_thread(self.feature_store.close)
@@ -117,46 +121,22 @@ class DataPlane:
     async def _load(self, cfg: ModelConfig) -> ServedModel | None:
         name = cfg.served_name
         start = time.perf_counter()
-        rss_before = _rss_bytes()
+        rss_before = rss_bytes()
         try:
-            # Loading runs in a thread, so the worker keeps serving the old version meanwhile.
-            loaded = await asyncio.to_thread(self.loader.load, cfg)
-            if cfg.warm_up:
-                await asyncio.to_thread(loaded.model.warm_up)
+            loaded = await load_and_warm(self.loader, cfg)
         except Exception as exc:
             log.exception("model %s failed to load", name)
             if not self.repository.is_ready(name):
                 self.repository.fail(name, f"{type(exc).__name__}: {exc}")
             return None
         seconds = time.perf_counter() - start
-        batcher = Batcher(loaded.model, cfg.batching.settings(), clock=self.clock)
-        batcher._observer = self.metrics.model_observer(
-            name, loaded.version, lambda: batcher.queued_rows
-        )
-        served = ServedModel(name, loaded.version, loaded.model, batcher, cfg.timeout_s, seconds)
-        if cfg.feature_service is not None:
-            served.features = self._feature_join(cfg, served)
-        self.metrics.model_loaded(name, loaded.version, seconds, _rss_bytes() - rss_before)
+        served = served_model(cfg, loaded, seconds, self.clock, self.metrics, self.feature_store)
+        self.metrics.model_loaded(name, loaded.version, seconds, rss_bytes() - rss_before)
         old = self.repository.add(served)
         log.info("serving %s version %s (loaded in %.2fs)", name, loaded.version, seconds)
         if old is not None and old.version != served.version:
             await self.repository.retire(old)
         return served
-
-    def _feature_join(self, cfg: ModelConfig, served: ServedModel) -> FeatureJoin:
-        store = self.feature_store
-        service = store.catalog.feature_service(cfg.feature_service)
-        lookup = store.online_lookup(
-            service, drop_stale=cfg.drop_stale, request_overrides=cfg.feature_overrides
-        )
-        return FeatureJoin(
-            served.name,
-            service.name,
-            served.model.signature,
-            lookup,
-            self.metrics,
-            reject_missing=cfg.missing_entities == "reject",
-        )
 
     async def load(self, name: str) -> ServedModel:
         """(Re)load a configured model beside the current version, then switch and drain."""
@@ -262,7 +242,8 @@ class DataPlane:
         except BaseException as exc:
             self._failed(request.model_name, target, protocol, exc, start, context)
             raise
-        self._done(target, protocol, start, context, columns, logged, outputs)
+        self._record(target.endpoint, served, protocol, 200, start)
+        self.tracker.answered(target, start, context.request_id, columns, logged, outputs)
         if target.assignment is not None:
             response.model_name = target.endpoint
             response.parameters["variant"] = target.assignment.variant
@@ -321,45 +302,10 @@ class DataPlane:
             else:
                 self._failed(target.endpoint, target, protocol, exc, start, context)
             raise
-        if context is None:
-            self._record(target.endpoint, served, protocol, 200, start)
-        else:
-            self._done(target, protocol, start, context, columns, logged, outputs)
-        return outputs
-
-    def _done(
-        self,
-        target: Target,
-        protocol: str,
-        start: float,
-        context: RequestContext,
-        columns: Columns,
-        logged: Mapping[str, Any],
-        outputs: Mapping[str, Array],
-    ) -> None:
-        """After a 200: metrics, prediction log, served record, shadow copies."""
-        served = target.served
         self._record(target.endpoint, served, protocol, 200, start)
-        latency_ms = (self.clock() - start) * 1000
-        rows = len(next(iter(outputs.values()))) if outputs else 0
-        assignment = target.assignment
-        variant = "" if assignment is None else assignment.variant
-        if self.recorder is not None:
-            self.recorder.record(
-                context.request_id,
-                endpoint=target.endpoint,
-                model_name=self._model_name(served),
-                model_version=served.version,
-                inputs=logged,
-                outputs=outputs,
-                rows=rows,
-                latency_ms=latency_ms,
-                variant=variant,
-            )
-        if assignment is not None and self.endpoints is not None:
-            self.endpoints.served(row_ids(context.request_id, rows), target, latency_ms, False)
-            if assignment.shadow_variants:
-                self.endpoints.mirror(target, context.request_id, columns, logged, rows)
+        if context is not None:
+            self.tracker.answered(target, start, context.request_id, columns, logged, outputs)
+        return outputs
 
     def _failed(
         self,
@@ -370,63 +316,9 @@ class DataPlane:
         start: float,
         context: RequestContext,
     ) -> None:
-        served = target.served if target is not None else None
         status = status_of(exc).http
-        self._record(name, served, protocol, status, start)
-        latency_ms = (self.clock() - start) * 1000
-        variant = ""
-        if target is not None and target.assignment is not None:
-            variant = target.assignment.variant
-            if self.endpoints is not None and status >= 500:
-                # Server-side failures count against the variant (canary error guardrail).
-                self.endpoints.served([context.request_id], target, latency_ms, True)
-        if self.recorder is not None:
-            self.recorder.record_error(
-                context.request_id,
-                endpoint=name,
-                model_name="" if served is None else self._model_name(served),
-                model_version="" if served is None else served.version,
-                latency_ms=latency_ms,
-                status=type(exc).__name__,
-                variant=variant,
-            )
-
-    def _model_name(self, served: ServedModel) -> str:
-        if self.endpoints is None:
-            return served.name
-        return self.endpoints.model_name(served.name)
-
-    async def _run_shadow(
-        self,
-        served: ServedModel,
-        endpoint: str,
-        request_id: str,
-        columns: Columns,
-        logged: Mapping[str, Any],
-        rows: int,
-    ) -> None:
-        """A shadow variant's prediction on a copy of a request: logged, never answered."""
-        start = self.clock()
-        deadline = self.clock() + (served.timeout_s or self.config.request_timeout_s)
-        served.in_flight += 1
-        try:
-            outputs = await served.batcher.predict(columns, deadline=deadline)
-        finally:
-            served.in_flight -= 1
-        if self.recorder is not None:
-            variant = served.name.rpartition(":")[2]
-            self.recorder.record(
-                f"{request_id}#{variant}",
-                endpoint=endpoint,
-                model_name=self._model_name(served),
-                model_version=served.version,
-                inputs=logged,
-                outputs=outputs,
-                rows=rows,
-                latency_ms=(self.clock() - start) * 1000,
-                variant=variant,
-                shadow_of=request_id,
-            )
+        self._record(name, None if target is None else target.served, protocol, status, start)
+        self.tracker.failed(name, target, status, type(exc).__name__, start, context.request_id)
 
     async def resolve(self, name: str, version: str | None) -> ServedModel:
         """The version a request uses; a model that is still loading is waited for."""
@@ -494,40 +386,13 @@ class DataPlane:
 
     # -- metadata ------------------------------------------------------------------------------
     def server_metadata(self) -> dict[str, Any]:
-        from prodml import __version__
-
-        return {"name": self.config.server_name, "version": __version__, "extensions": EXTENSIONS}
+        return server_metadata(self.config)
 
     def model_metadata(self, name: str, version: str | None = None) -> dict[str, Any]:
-        served = self.repository.get(name, version)
-        sig = served.model.signature
-        entry = next(e for e in self.repository.entries() if e.name == name)
-
-        def tensor(spec: Any) -> dict[str, Any]:
-            return {
-                "name": spec.name,
-                "datatype": datatype_of_prodml(spec.dtype),
-                "shape": list(spec.shape),
-            }
-
-        return {
-            "name": name,
-            "versions": sorted(entry.versions),
-            "platform": f"prodml_{served.model.flavor}",
-            "inputs": [tensor(s) for s in sig.inputs],
-            "outputs": [tensor(s) for s in sig.outputs],
-        }
+        return model_metadata(self.repository, name, version)
 
     def repository_index(self, ready_only: bool = False) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = []
-        for entry in self.repository.entries():
-            if ready_only and entry.state != "READY":
-                continue
-            row: dict[str, Any] = {"name": entry.name, "state": entry.state, "reason": entry.reason}
-            if entry.default is not None:
-                row["version"] = entry.default
-            rows.append(row)
-        return rows
+        return repository_index(self.repository, ready_only)
 
     def check_configured(self, name: str) -> None:
         if name not in self._configs:
@@ -540,12 +405,3 @@ def _timeout(request: InferenceRequest, timeout_s: float | None) -> float | None
         # Triton's schedule-policy parameter: microseconds.
         return min(timeout_s or float("inf"), timeout_param / 1e6)
     return timeout_s
-
-
-def _rss_bytes() -> int:
-    """Resident memory of this process now (Linux /proc; the peak elsewhere)."""
-    try:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * resource.getpagesize()
-    except OSError:
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024

@@ -1,4 +1,4 @@
-"""Handing served predictions to the prediction log, and the request-id scheme they join by.
+"""The tracked path's bookkeeping: request ids, and what becomes of a request that has one.
 
 **Request ids.** A request's id is the client's (V2 ``id``, else the ``X-Request-Id`` header,
 else gRPC ``x-request-id`` metadata), or a fresh UUID (32 hex digits) when it gives none. The
@@ -8,104 +8,163 @@ use **row ids**: the request id itself for a one-row request, ``"<request id>/<i
 rows have the id ``"<request id>#<variant>"`` (then ``/<i>``) and name the primary's row id in
 their ``shadow_of`` column.
 
-Recording never blocks the event loop on I/O: it builds one ``PredictionRecord`` per row and
-hands them to the log's in-memory buffer (``PredictionLog.log_batch``), whose own thread writes.
+When a server logs predictions or serves endpoints, the data plane hands every answered or
+failed request with an id to a ``RequestTracker``:
+
+- the **prediction log** gets the request's decoded input columns and output columns as they
+  are, in one ``PredictionBatch`` (``ColumnarPredictionLog.log_columns``): the request path
+  builds no row and does no I/O; the log's own thread expands, hashes and writes;
+- an **endpoint's variant** gets a served record per row (feedback finds them by row id; a
+  server error counts against the variant) and, for sampled requests, a copy for each shadow
+  variant, answered by ``run_shadow`` off the request path and logged beside the primary.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from prodml.monitoring.log import PredictionLog, PredictionRecord
+from prodml.monitoring.log import ColumnarPredictionLog, PredictionBatch, row_ids
+from prodml.serving.endpoints import EndpointRouting, Target
+from prodml.serving.predictor import Array, Columns
+from prodml.serving.repository import ServedModel
+
+__all__ = ["RequestTracker", "new_request_id", "row_ids"]
 
 
 def new_request_id() -> str:
     return uuid.uuid4().hex
 
 
-def row_ids(request_id: str, rows: int) -> list[str]:
-    """The ids of a request's rows (see the module doc)."""
-    if rows == 1:
-        return [request_id]
-    return [f"{request_id}/{i}" for i in range(rows)]
+class RequestTracker:
+    """Logs and records tracked requests for one worker (owned by the data plane).
 
+    Args:
+        log: the prediction log, or None when the server logs nothing.
+        clock: the data plane's monotonic clock (seconds), for latencies.
+        request_timeout_s: the deadline of shadow predictions without a model timeout.
+    """
 
-def _lists(values: Mapping[str, Any], rows: int) -> dict[str, list[Any]]:
-    out: dict[str, list[Any]] = {}
-    for name, column in values.items():
-        listed = column.tolist() if hasattr(column, "tolist") else list(column)
-        if len(listed) == rows:
-            out[name] = listed
-    return out
-
-
-class PredictionRecorder:
-    """Turns one answered request into log rows; owned by the data plane."""
-
-    def __init__(self, log: PredictionLog) -> None:
+    def __init__(
+        self,
+        log: ColumnarPredictionLog | None,
+        clock: Callable[[], float],
+        request_timeout_s: float,
+    ) -> None:
         self.log = log
+        self.clock = clock
+        self.request_timeout_s = request_timeout_s
+        self.endpoints: EndpointRouting | None = None  # set once the endpoints are loaded
 
-    def record(
+    def answered(
         self,
+        target: Target,
+        start: float,
         request_id: str,
-        *,
+        columns: Columns,
+        logged: Mapping[str, Any],
+        outputs: Mapping[str, Array],
+    ) -> None:
+        """After a 200: the prediction log, the variant's served records, shadow copies."""
+        latency_ms = (self.clock() - start) * 1000
+        rows = len(next(iter(outputs.values()))) if outputs else 0
+        served = target.served
+        assignment = target.assignment
+        if self.log is not None:
+            self.log.log_columns(
+                PredictionBatch(
+                    request_id,
+                    target.endpoint,
+                    rows,
+                    logged,
+                    outputs,
+                    "" if assignment is None else assignment.variant,
+                    self.model_name(served),
+                    served.version,
+                    latency_ms,
+                )
+            )
+        endpoints = self.endpoints
+        if assignment is not None and endpoints is not None:
+            endpoints.served(row_ids(request_id, rows), target, latency_ms, False)
+            if assignment.shadow_variants:
+                endpoints.mirror(target, request_id, columns, logged, rows)
+
+    def failed(
+        self,
+        name: str,
+        target: Target | None,
+        status: int,
+        error: str,
+        start: float,
+        request_id: str,
+    ) -> None:
+        """After an error (``status`` its HTTP status, ``error`` its class name): one log row
+        without outputs; a server error also counts against the variant."""
+        served = target.served if target is not None else None
+        latency_ms = (self.clock() - start) * 1000
+        variant = ""
+        if target is not None and target.assignment is not None:
+            variant = target.assignment.variant
+            if self.endpoints is not None and status >= 500:
+                # Server-side failures count against the variant (canary error guardrail).
+                self.endpoints.served([request_id], target, latency_ms, True)
+        if self.log is not None:
+            self.log.log_columns(
+                PredictionBatch(
+                    request_id,
+                    name,
+                    1,
+                    variant=variant,
+                    model_name="" if served is None else self.model_name(served),
+                    model_version="" if served is None else served.version,
+                    latency_ms=latency_ms,
+                    status=error,
+                )
+            )
+
+    async def run_shadow(
+        self,
+        served: ServedModel,
         endpoint: str,
-        model_name: str,
-        model_version: str,
-        inputs: Mapping[str, Any],
-        outputs: Mapping[str, Any],
+        request_id: str,
+        columns: Columns,
+        logged: Mapping[str, Any],
         rows: int,
-        latency_ms: float,
-        variant: str = "",
-        status: str = "ok",
-        shadow_of: str | None = None,
     ) -> None:
-        ins = _lists(inputs, rows)
-        outs = _lists(outputs, rows)
-        in_names, out_names = list(ins), list(outs)
-        ids = row_ids(request_id, rows)
-        primary = [None] * rows if shadow_of is None else row_ids(shadow_of, rows)
-        self.log.log_batch(
-            PredictionRecord(
-                rid,
-                endpoint,
-                {n: ins[n][i] for n in in_names},
-                {n: outs[n][i] for n in out_names},
-                variant=variant,
-                model_name=model_name,
-                model_version=model_version,
-                latency_ms=latency_ms,
-                status=status,
-                shadow_of=primary[i],
+        """A shadow variant's prediction on a copy of a request: logged, never answered."""
+        start = self.clock()
+        deadline = start + (served.timeout_s or self.request_timeout_s)
+        served.in_flight += 1
+        try:
+            outputs = await served.batcher.predict(columns, deadline=deadline)
+        finally:
+            served.in_flight -= 1
+        if self.log is not None:
+            variant = served.name.rpartition(":")[2]
+            self.log.log_columns(
+                PredictionBatch(
+                    f"{request_id}#{variant}",
+                    endpoint,
+                    rows,
+                    logged,
+                    outputs,
+                    variant,
+                    self.model_name(served),
+                    served.version,
+                    (self.clock() - start) * 1000,
+                    shadow_of=request_id,
+                )
             )
-            for i, rid in enumerate(ids)
-        )
 
-    def record_error(
-        self,
-        request_id: str,
-        *,
-        endpoint: str,
-        model_name: str,
-        model_version: str,
-        latency_ms: float,
-        status: str,
-        variant: str = "",
-    ) -> None:
-        self.log.log(
-            PredictionRecord(
-                request_id,
-                endpoint,
-                {},
-                variant=variant,
-                model_name=model_name,
-                model_version=model_version,
-                latency_ms=latency_ms,
-                status=status,
-            )
-        )
+    def model_name(self, served: ServedModel) -> str:
+        """The registered model behind a served name (an endpoint variant's model)."""
+        if self.endpoints is None:
+            return served.name
+        return self.endpoints.model_name(served.name)
 
     def close(self) -> None:
-        self.log.close()
+        """Write every logged row (graceful stop: nothing accepted is lost)."""
+        if self.log is not None:
+            self.log.close()

@@ -8,16 +8,19 @@ loader with in-memory models.
 from __future__ import annotations
 
 import hashlib
+import shutil
+import tempfile
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from prodml.errors import InvalidInputError, ModelLoadError
+from prodml.errors import InvalidInputError, ModelLoadError, ProdmlError
 from prodml.registry import Registry
-from prodml.runtimes import RuntimeOptions
+from prodml.runtimes import RuntimeOptions, load_model, save_model
 from prodml.serving.config import ModelConfig
 from prodml.serving.predictor import Array, Predictor
 from prodml.types import Signature, TensorSpec
@@ -43,31 +46,78 @@ class ModelLoader(Protocol):
         ...
 
 
+@runtime_checkable
+class ClosableLoader(Protocol):
+    """A loader that holds resources (connections, files) until the server stops."""
+
+    def close(self) -> None: ...
+
+
 class DefaultLoader:
-    """Registry references through ``prodml.registry``; ``path`` entries as LightGBM files."""
+    """Registry references through ``prodml.registry``; ``path`` entries as model files.
+
+    One registry (one database engine) is opened on first use and kept for every load and alias
+    check until ``close``. A model file is imported through ``prodml.runtimes`` (any flavor's
+    file: ``.onnx``, ``.json``/``.ubj`` XGBoost, ``.cbm``, ``.skops``, ...; validated on load),
+    except LightGBM text files (``.txt``), which ``LightGBMFileModel`` serves straight from the
+    file: the runtime path measured +44 us per one-row request and +130 us per 100 rows on the
+    benchmark model, and answers a ``label`` output beside ``probability``.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._registry: Registry | None = None
+        self._imported: list[Path] = []  # directories of imported model files
 
     def load(self, config: ModelConfig) -> LoadedModel:
         if config.path is not None:
-            return LoadedModel(LightGBMFileModel(config.path), _file_version(config.path))
-        registry = _open_registry()
+            return LoadedModel(self._file_model(Path(config.path)), _file_version(config.path))
+        registry = self.registry()
         mv = registry.resolve(_ref(config))
         return LoadedModel(registry.load(mv, RuntimeOptions()), str(mv.version))
 
     def current_version(self, config: ModelConfig) -> str:
         if config.path is not None:
             return _file_version(config.path)
-        return str(_open_registry().resolve(_ref(config)).version)
+        return str(self.registry().resolve(_ref(config)).version)
+
+    def registry(self) -> Registry:
+        """The registry this loader reads (opened once; loads run in several threads)."""
+        with self._lock:
+            if self._registry is None:
+                self._registry = Registry.open()
+            return self._registry
+
+    def close(self) -> None:
+        """Release the registry's connections and the imported model files. Idempotent."""
+        with self._lock:
+            registry, self._registry = self._registry, None
+            imported, self._imported = self._imported, []
+        if registry is not None:
+            registry.close()
+        for directory in imported:
+            shutil.rmtree(directory, ignore_errors=True)
+
+    def _file_model(self, path: Path) -> Predictor:
+        if path.suffix.lower() == ".txt":
+            return LightGBMFileModel(path)
+        # Kept until close: some runtimes read their directory after loading.
+        directory = Path(tempfile.mkdtemp(prefix="prodml-model-"))
+        with self._lock:
+            self._imported.append(directory)
+        try:
+            save_model(path, directory)
+            return load_model(directory, RuntimeOptions())
+        except ProdmlError:
+            raise
+        except Exception as exc:
+            raise ModelLoadError(f"cannot serve model file {str(path)!r}: {exc}") from exc
 
 
 def _ref(config: ModelConfig) -> str:
     if config.ref is None:
         raise ModelLoadError(f"model {config.served_name!r} has no registry ref")
     return config.ref
-
-
-def _open_registry() -> Registry:
-    # Opened per call: the registry is consulted at load time and when checking aliases only.
-    return Registry.open()
 
 
 def _file_version(path: Path) -> str:

@@ -1,18 +1,22 @@
 """The prediction log: every served prediction, written asynchronously to Parquet segments
 partitioned by endpoint and date, queried with DuckDB, joined to feedback by request id.
 
-Serving calls ``log.log(PredictionRecord(...))`` per prediction (non-blocking) and
-``log.close()`` at shutdown (writes everything). See ``parquet`` for what a crash can lose.
+Serving calls ``log.log_columns(PredictionBatch(...))`` per answered request (non-blocking; the
+writer thread expands it into rows) and ``log.close()`` at shutdown (writes everything);
+``log.log(PredictionRecord(...))`` logs one row. See ``parquet`` for what a crash can lose.
 """
 
 from prodml.monitoring.log.base import (
     FIXED_COLUMNS,
     INPUT_PREFIX,
     OUTPUT_PREFIX,
+    ColumnarPredictionLog,
     LogStats,
+    PredictionBatch,
     PredictionLog,
     PredictionLogReader,
     PredictionRecord,
+    row_ids,
 )
 from prodml.monitoring.log.memory import MemoryPredictionLog
 from prodml.monitoring.log.parquet import ParquetPredictionLog
@@ -23,12 +27,15 @@ __all__ = [
     "FIXED_COLUMNS",
     "INPUT_PREFIX",
     "OUTPUT_PREFIX",
+    "ColumnarPredictionLog",
     "LogStats",
     "MemoryPredictionLog",
     "ParquetPredictionLog",
+    "PredictionBatch",
     "PredictionLog",
     "PredictionLogReader",
     "PredictionRecord",
     "RecordPolicy",
     "join_feedback",
+    "row_ids",
 ]

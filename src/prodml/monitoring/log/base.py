@@ -1,9 +1,16 @@
-"""What one logged prediction is, and the two small seams: writing a log and reading it.
+"""What a logged prediction is, and the small seams: writing a log and reading it.
 
 A ``PredictionRecord`` is one row: one request (or one row of a batched request) with its
-inputs (or looked-up features) and the model's outputs. Stored, each input becomes a column
-``in_<name>`` and each output a column ``out_<name>``, next to the fixed columns
-``request_id, time, endpoint, variant, model_name, model_version, latency_ms, status``.
+inputs (or looked-up features) and the model's outputs. A ``PredictionBatch`` is every row of
+one answered request as columns, what serving hands over: the log's writer thread expands it
+into rows, so the request pays for one small object, not one record per row.
+
+Stored, each input becomes a column ``in_<name>`` and each output a column ``out_<name>``, next
+to the fixed columns ``request_id, time, endpoint, variant, model_name, model_version,
+latency_ms, status``.
+
+**Row ids.** Row ``i`` of a batch of several rows has the id ``"<request id>/<i>"`` (``i`` from
+0); a one-row batch's row has the request id itself (``row_ids``).
 """
 
 from __future__ import annotations
@@ -11,7 +18,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol, runtime_checkable
+from types import MappingProxyType
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 INPUT_PREFIX = "in_"
 OUTPUT_PREFIX = "out_"
@@ -56,14 +64,89 @@ class PredictionRecord:
     shadow_of: str | None = None
 
 
+_NO_COLUMNS: Mapping[str, Any] = MappingProxyType({})
+
+
+class PredictionBatch(NamedTuple):
+    """The rows of one answered request, as columns.
+
+    A named tuple rather than a dataclass because serving builds one per request and a tuple
+    is the cheapest immutable object to build. The log keeps references to the columns until
+    it writes them: they must not change after they are handed over (serving's decoded inputs
+    and model outputs never do).
+
+    Attributes:
+        request_id: the request's id; its rows get ``row_ids(request_id, rows)``.
+        endpoint: the endpoint name; also the first partition level of the log.
+        rows: how many rows the request had.
+        inputs: input (or feature) name -> column of ``rows`` values (a numpy array with
+            ``rows`` first, or a list); a column of another length is not stored.
+        outputs: output name -> column, likewise.
+        latency_ms: the request's latency, stored on each of its rows.
+        status: ``ok`` or an error name.
+        time: when it was served; None means "now" by the log's clock (taken when it is logged).
+        shadow_of: for a shadow variant's prediction, the primary's request id (each row's
+            ``shadow_of`` column holds the primary's row id).
+    """
+
+    request_id: str
+    endpoint: str
+    rows: int
+    inputs: Mapping[str, Any] = _NO_COLUMNS
+    outputs: Mapping[str, Any] = _NO_COLUMNS
+    variant: str = ""
+    model_name: str = ""
+    model_version: str = ""
+    latency_ms: float = 0.0
+    status: str = "ok"
+    time: datetime | None = None
+    shadow_of: str | None = None
+
+    @classmethod
+    def of_record(cls, record: PredictionRecord) -> PredictionBatch:
+        """A one-row batch holding ``record`` (its ids are kept as they are)."""
+        return cls(
+            str(record.request_id),
+            record.endpoint,
+            1,
+            {name: [_scalar(v)] for name, v in record.inputs.items()},
+            {name: [_scalar(v)] for name, v in record.outputs.items()},
+            record.variant,
+            record.model_name,
+            str(record.model_version),
+            float(record.latency_ms),
+            record.status,
+            record.time,
+            record.shadow_of,
+        )
+
+
+def row_ids(request_id: str, rows: int) -> list[str]:
+    """The ids of a request's rows: the request id for one row, ``"<id>/<i>"`` for several."""
+    if rows == 1:
+        return [request_id]
+    return [f"{request_id}/{i}" for i in range(rows)]
+
+
+def _scalar(value: Any) -> Any:
+    # numpy scalars and 0-d arrays become Python values so Arrow infers one type per column.
+    item = getattr(value, "item", None)
+    if item is not None and getattr(value, "ndim", 1) == 0:
+        return item()
+    tolist = getattr(value, "tolist", None)
+    return tolist() if tolist is not None else value
+
+
 @dataclass(frozen=True)
 class LogStats:
     """Counters of a prediction log since it was opened.
 
+    Counts are of rows (a batch of n rows counts n).
+
     Attributes:
-        accepted: records taken into the buffer.
-        sampled_out: records skipped by sampling (on purpose, not lost).
-        dropped: records refused because the buffer was full or the log closed (lost).
+        accepted: rows taken into the buffer.
+        sampled_out: rows skipped by sampling (on purpose, not lost).
+        dropped: rows refused because the buffer was full or the log closed (lost).
         written: rows in segments that were written and renamed into place.
         segments: segments written.
         write_errors: failed segment writes (their rows were kept for the next try or, when
@@ -101,6 +184,15 @@ class PredictionLog(Protocol):
         ...
 
     def stats(self) -> LogStats: ...
+
+
+@runtime_checkable
+class ColumnarPredictionLog(PredictionLog, Protocol):
+    """A log that also takes a whole request as columns (what serving uses: cheapest)."""
+
+    def log_columns(self, batch: PredictionBatch) -> bool:
+        """Queue every row of ``batch``, or none; False when dropped. Never blocks or raises."""
+        ...
 
 
 @runtime_checkable

@@ -1,6 +1,7 @@
 """An in-memory prediction log: the same policy and the same read results, no files.
 
-For tests and demos; it holds every row until it is garbage-collected.
+For tests and demos; it holds every batch until it is garbage-collected, and builds the table
+the Parquet log would write when read.
 """
 
 from __future__ import annotations
@@ -11,13 +12,14 @@ from datetime import datetime
 from typing import Any
 
 from prodml._internal.clock import Clock, SystemClock
-from prodml.monitoring.log.base import LogStats, PredictionRecord
+from prodml.monitoring.log.base import LogStats, PredictionBatch, PredictionRecord
 from prodml.monitoring.log.privacy import RecordPolicy
 from prodml.monitoring.log.query import empty_table
+from prodml.monitoring.log.tables import build_table, micros
 
 
 class MemoryPredictionLog:
-    """Rows kept in a list; ``read`` filters and sorts them like the Parquet log does."""
+    """Batches kept in a list; ``read`` filters and sorts rows like the Parquet log does."""
 
     def __init__(
         self,
@@ -35,19 +37,23 @@ class MemoryPredictionLog:
             hash_salt=hash_salt,
         )
         self.clock = clock or SystemClock()
-        self._rows: list[dict[str, Any]] = []
+        self._batches: list[tuple[PredictionBatch, datetime]] = []
         self._lock = threading.Lock()
+        self._accepted = 0
         self._sampled_out = 0
 
-    def log(self, record: PredictionRecord) -> bool:
+    def log_columns(self, batch: PredictionBatch) -> bool:
+        stamp = batch.time or self.clock.now()
         with self._lock:
-            if self.policy.keeps(record.request_id):
-                row = self.policy.row(record, self.clock.now())
-                row["endpoint"] = record.endpoint
-                self._rows.append(row)
+            if self.policy.keeps_batch(batch):
+                self._batches.append((batch, stamp))
+                self._accepted += batch.rows
             else:
-                self._sampled_out += 1
+                self._sampled_out += batch.rows
         return True
+
+    def log(self, record: PredictionRecord) -> bool:
+        return self.log_columns(PredictionBatch.of_record(record))
 
     def log_batch(self, records: Iterable[PredictionRecord]) -> int:
         return sum(self.log(r) for r in records)
@@ -59,7 +65,7 @@ class MemoryPredictionLog:
         """Nothing to do."""
 
     def stats(self) -> LogStats:
-        n = len(self._rows)
+        n = self._accepted
         return LogStats(accepted=n, sampled_out=self._sampled_out, written=n)
 
     def read(
@@ -68,17 +74,20 @@ class MemoryPredictionLog:
         start: datetime | None = None,
         end: datetime | None = None,
     ) -> Any:
-        from prodml.monitoring.log.parquet import to_table
+        import pyarrow as pa
 
         with self._lock:
-            rows = [
-                r
-                for r in self._rows
-                if (endpoint is None or r["endpoint"] == endpoint)
-                and (start is None or r["time"] >= start)
-                and (end is None or r["time"] < end)
+            kept = [
+                (b, t)
+                for b, t in self._batches
+                if (endpoint is None or b.endpoint == endpoint)
+                and (start is None or t >= start)
+                and (end is None or t < end)
             ]
-        if not rows:
+        if not kept:
             return empty_table()
-        rows.sort(key=lambda r: (r["time"], r["request_id"]))
-        return to_table(rows)
+        batches = [b for b, _ in kept]
+        table = build_table(batches, micros(t for _, t in kept), self.policy)
+        endpoints = [b.endpoint for b, _ in kept for _ in range(b.rows)]
+        table = table.append_column("endpoint", pa.array(endpoints, pa.string()))
+        return table.sort_by([("time", "ascending"), ("request_id", "ascending")])

@@ -11,9 +11,17 @@ What can be lost, and when:
   plus those of the segment being written at that moment (its temporary file is never
   renamed into place, so no partial segment is ever read). Segments are closed files: there
   is no torn write to repair.
-- **Overload**: the buffer holds at most ``max_buffer_rows`` rows. When it is full, ``log``
-  drops the record, counts it in ``stats().dropped`` and returns False at once: serving is
-  never blocked by a slow disk or object store.
+- **Overload**: the buffer holds at most ``max_buffer_rows`` rows. When a request's rows do
+  not fit, ``log_columns`` (or ``log``) drops them, counts them in ``stats().dropped`` and
+  returns False at once: serving is never blocked by a slow disk or object store.
+
+Serving hands over each request as one ``PredictionBatch`` of columns (``log_columns``); the
+writer thread turns a flush's batches into one Arrow table per endpoint and day (see
+``tables``), so the request path never builds a row.
+
+A row's ``time`` is when the log accepted it: the request path records ``clock.monotonic()``
+(cheaper than a datetime) and the writer stores its own ``clock.now()`` minus the batch's age,
+so a step of the wall clock during one flush interval shifts that interval's times with it.
 
 >>> from prodml.monitoring.log import ParquetPredictionLog, PredictionRecord
 >>> with ParquetPredictionLog(tmp_dir) as log:                          # doctest: +SKIP
@@ -25,18 +33,24 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Collection, Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Any
+
+import numpy as np
 
 from prodml._internal.clock import Clock, SystemClock
 from prodml.errors import ConfigError
 from prodml.monitoring.log import segments
-from prodml.monitoring.log.base import LogStats, PredictionRecord
+from prodml.monitoring.log.base import LogStats, PredictionBatch, PredictionRecord
 from prodml.monitoring.log.privacy import RecordPolicy
 from prodml.monitoring.log.query import join_feedback, read_log
+from prodml.monitoring.log.tables import build_table, micros
 
 logger = logging.getLogger(__name__)
+
+_DAY_US = 86_400_000_000
+_EPOCH_DAY = date(1970, 1, 1)
 
 
 class ParquetPredictionLog:
@@ -82,12 +96,20 @@ class ParquetPredictionLog:
         self.flush_interval_s = flush_interval_s
         self.max_buffer_rows = max_buffer_rows
         self.clock = clock or SystemClock()
-        # Import the writer's libraries now: a first flush that spends a second importing
-        # pyarrow would stretch the crash window by that second.
+        # Import the writer's libraries and run one conversion now: a first flush that spends
+        # a second importing pyarrow (whose first Python-to-Arrow conversion also loads pandas)
+        # would stretch the crash window by that second.
         import pyarrow.parquet  # noqa: F401
 
+        build_table(
+            [PredictionBatch("-", "-", 1, {"x": ["a"]})], np.zeros(1, np.int64), self.policy
+        )
+
         self.fs, self.root = segments.open_root(str(url_or_path))
-        self._buffer: list[tuple[PredictionRecord, datetime]] = []
+        # (batch, clock.monotonic() when accepted): cheaper to take than a datetime, and turned
+        # into a time by the writer (its now minus the batch's age).
+        self._buffer: list[tuple[PredictionBatch, float]] = []
+        self._buffered = 0  # rows in the buffer
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._wake = threading.Event()
@@ -100,31 +122,37 @@ class ParquetPredictionLog:
 
     # ------------------------------------------------------------------ writing (hot path)
 
-    def log(self, record: PredictionRecord) -> bool:
-        """Queue ``record`` for writing; never blocks on I/O and never raises.
+    def log_columns(self, batch: PredictionBatch) -> bool:
+        """Queue every row of one request (``batch``); never blocks on I/O and never raises.
 
-        Returns False when the record was dropped (buffer full, log closed, or an endpoint name
-        that cannot name a partition); True when it was queued or sampled out.
+        The request path's whole cost: a sampling decision, a time stamp and an append. Rows,
+        ids, hashing and Arrow conversion happen on the writer thread. All of the batch's rows
+        are queued or none: False when they were dropped (buffer full, log closed, or an
+        endpoint name that cannot name a partition); True when queued or sampled out.
         """
-        if not self.policy.keeps(record.request_id):
+        rows = batch.rows
+        if not self.policy.keeps_batch(batch):
             with self._lock:
-                self._counts["sampled_out"] += 1
+                self._counts["sampled_out"] += rows
             return True
-        known = record.endpoint in self._endpoints or self._known(record.endpoint)
+        known = batch.endpoint in self._endpoints or self._known(batch.endpoint)
+        # Stamped now, not when written: the writer may run up to flush_interval_s later.
+        stamp = self.clock.monotonic()
         with self._lock:
-            if not known:
-                self._counts["dropped"] += 1
+            if not known or self._closed or self._buffered + rows > self.max_buffer_rows:
+                self._counts["dropped"] += rows
                 return False
-            if self._closed or len(self._buffer) >= self.max_buffer_rows:
-                self._counts["dropped"] += 1
-                return False
-            # Stamped now, not when written: the writer may run up to flush_interval_s later.
-            self._buffer.append((record, record.time or self.clock.now()))
-            self._counts["accepted"] += 1
-            waiting = len(self._buffer)
+            self._buffer.append((batch, stamp))
+            self._buffered += rows
+            self._counts["accepted"] += rows
+            waiting = self._buffered
         if waiting >= self.flush_rows:
             self._wake.set()
         return True
+
+    def log(self, record: PredictionRecord) -> bool:
+        """Queue one ``record`` (a one-row batch); same guarantees as ``log_columns``."""
+        return self.log_columns(PredictionBatch.of_record(record))
 
     def log_batch(self, records: Iterable[PredictionRecord]) -> int:
         """Queue several records; returns how many were queued or sampled out."""
@@ -153,28 +181,49 @@ class ParquetPredictionLog:
         with self._write_lock:
             with self._lock:
                 batch, self._buffer = self._buffer, []
+                self._buffered = 0
             if not batch:
                 return
             try:
                 self._write(batch)
             except Exception:
-                logger.exception("prediction log could not write %d rows; will retry", len(batch))
+                rows = sum(b.rows for b, _ in batch)
+                logger.exception("prediction log could not write %d rows; will retry", rows)
                 self._errors += 1
                 with self._lock:
-                    room = self.max_buffer_rows - len(self._buffer)
-                    keep = batch[:room] if room > 0 else []
-                    self._counts["dropped"] += len(batch) - len(keep)
+                    room = self.max_buffer_rows - self._buffered
+                    keep: list[tuple[PredictionBatch, float]] = []
+                    for item in batch:
+                        if item[0].rows > room:
+                            break
+                        keep.append(item)
+                        room -= item[0].rows
+                    kept = sum(b.rows for b, _ in keep)
+                    self._counts["dropped"] += rows - kept
                     self._buffer[:0] = keep
+                    self._buffered += kept
 
-    def _write(self, batch: list[tuple[PredictionRecord, datetime]]) -> None:
+    def _write(self, buffered: list[tuple[PredictionBatch, float]]) -> None:
         now = self.clock.now()
-        groups: dict[tuple[str, date], list[dict[str, Any]]] = {}
-        for record, stamp in batch:
-            row = self.policy.row(record, stamp)
-            groups.setdefault((record.endpoint, row["time"].date()), []).append(row)
+        ages = self.clock.monotonic() - np.array([stamp for _, stamp in buffered])
+        batches = [b for b, _ in buffered]
+        times = micros([now]) - np.rint(ages * 1e6).astype(np.int64)
+        given = [i for i, b in enumerate(batches) if b.time is not None]
+        if given:
+            times[given] = micros(b.time for b in batches if b.time is not None)
+        days = times // _DAY_US
+        endpoints = [b.endpoint for b in batches]
+        if endpoints.count(endpoints[0]) == len(endpoints) and days.min() == days.max():
+            groups = {(endpoints[0], int(days[0])): list(range(len(batches)))}
+        else:
+            groups = {}
+            for i, key in enumerate(zip(endpoints, days.tolist(), strict=True)):
+                groups.setdefault(key, []).append(i)
         for (endpoint, day), rows in groups.items():
-            segments.write_segment(self.fs, self.root, endpoint, day, to_table(rows), now)
-            self._written += len(rows)
+            table = build_table([batches[i] for i in rows], times[rows], self.policy)
+            partition_day = _EPOCH_DAY + timedelta(days=day)
+            segments.write_segment(self.fs, self.root, endpoint, partition_day, table, now)
+            self._written += table.num_rows
             self._segments += 1
 
     # ------------------------------------------------------------------ lifecycle
@@ -192,8 +241,8 @@ class ParquetPredictionLog:
         self._wake.set()
         self._thread.join()
         self._write_buffered()
-        if self._buffer:
-            logger.error("prediction log closed with %d unwritten rows", len(self._buffer))
+        if self._buffered:
+            logger.error("prediction log closed with %d unwritten rows", self._buffered)
 
     def __enter__(self) -> ParquetPredictionLog:
         return self
@@ -211,7 +260,7 @@ class ParquetPredictionLog:
             written=self._written,
             segments=self._segments,
             write_errors=self._errors,
-            buffered=len(self._buffer),
+            buffered=self._buffered,
         )
 
     # ------------------------------------------------------------------ maintenance and reading
@@ -236,23 +285,3 @@ class ParquetPredictionLog:
     def apply_retention(self, days: int) -> list[str]:
         """Delete day partitions older than ``days`` days (by the clock); returns their paths."""
         return segments.apply_retention(self.fs, self.root, self.clock.now().date(), days)
-
-
-def to_table(rows: list[dict[str, Any]]) -> Any:
-    import pyarrow as pa
-
-    # Arrow takes the columns of the first row only; rows of one batch may differ (variants with
-    # other inputs, shadow rows), so give every row every column.
-    names: dict[str, None] = {}
-    for r in rows:
-        names.update(dict.fromkeys(r))
-    if rows and any(len(r) != len(names) for r in rows):
-        rows = [{k: r.get(k) for k in names} for r in rows]
-    try:
-        return pa.Table.from_pylist(rows)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        # A column mixed types across requests (41 and "41"): store that batch's values as text
-        # rather than lose the rows; quality checks report the type change.
-        fixed = {"request_id", "time", "latency_ms"}
-        text = [{k: (v if k in fixed or v is None else str(v)) for k, v in r.items()} for r in rows]
-        return pa.Table.from_pylist(text)

@@ -1,7 +1,8 @@
 """Which records are kept and what of them is stored: sampling, exclusion and hashing.
 
 Sampling is by request id (a CRC32 of it against the rate), so the decision is the same in
-every process and replica, and feedback for a sampled request always finds its row.
+every process and replica, and feedback for a sampled request always finds its rows. A request
+of several rows is kept or skipped whole; a shadow variant's copy follows its primary.
 Hashed columns store ``sha256(salt + str(value))`` in hex: equal values stay joinable and
 countable, the raw value is never written. Use a secret salt so short values cannot be
 recovered by hashing every candidate.
@@ -11,12 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import zlib
-from collections.abc import Collection, Mapping
-from datetime import datetime
+from collections.abc import Collection
 from typing import Any
 
 from prodml.errors import ConfigError
-from prodml.monitoring.log.base import INPUT_PREFIX, OUTPUT_PREFIX, PredictionRecord
+from prodml.monitoring.log.base import PredictionBatch
 
 _SCALE = float(2**32)
 
@@ -48,41 +48,19 @@ class RecordPolicy:
             return True
         return zlib.crc32(request_id.encode()) / _SCALE < self.sample_rate
 
+    def keeps_batch(self, batch: PredictionBatch) -> bool:
+        """Whether a request's rows are in the sample (a shadow copy: its primary's decision)."""
+        if self.sample_rate >= 1.0:
+            return True
+        return self.keeps(batch.shadow_of or batch.request_id)
+
     def hash_value(self, value: Any) -> str | None:
         if value is None:
             return None
         return hashlib.sha256((self.hash_salt + str(value)).encode()).hexdigest()
 
-    def apply(self, values: Mapping[str, Any], prefix: str, row: dict[str, Any]) -> None:
-        """Copy ``values`` into ``row`` as ``prefix + name``, excluding and hashing."""
-        for name, value in values.items():
-            if name in self.exclude_columns:
-                continue
-            hashed = name in self.hash_columns
-            row[prefix + name] = self.hash_value(value) if hashed else _scalar(value)
-
-    def row(self, record: PredictionRecord, now: datetime) -> dict[str, Any]:
-        """The stored row of ``record``: fixed columns, then ``in_*`` and ``out_*``."""
-        row: dict[str, Any] = {
-            "request_id": str(record.request_id),
-            "time": record.time or now,
-            "variant": record.variant,
-            "model_name": record.model_name,
-            "model_version": str(record.model_version),
-            "latency_ms": float(record.latency_ms),
-            "status": record.status,
-        }
-        if record.shadow_of is not None:
-            row["shadow_of"] = record.shadow_of
-        self.apply(record.inputs, INPUT_PREFIX, row)
-        self.apply(record.outputs, OUTPUT_PREFIX, row)
-        return row
-
-
-def _scalar(value: Any) -> Any:
-    # numpy scalars and 0-d arrays become Python values so Arrow infers one type per column.
-    item = getattr(value, "item", None)
-    if item is not None and getattr(value, "ndim", 1) == 0:
-        return item()
-    tolist = getattr(value, "tolist", None)
-    return tolist() if tolist is not None else value
+    def hash_values(self, values: list[Any]) -> list[str | None]:
+        """``hash_value`` of each value (None stays None)."""
+        salt = self.hash_salt
+        sha256 = hashlib.sha256
+        return [None if v is None else sha256((salt + str(v)).encode()).hexdigest() for v in values]
