@@ -37,6 +37,8 @@ from prodml.routing import EndpointStore, endpoint_report
 from prodml.settings import Settings
 
 MODEL_NAME = "breast-cancer"
+# Rows served before the demo shifts the traffic: two monitoring windows of 72 rows.
+SHIFT_AT = 144
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,12 @@ def _data() -> tuple[Any, Any, Any, Any]:
     features = frame.drop(columns="target")
     return tuple(
         train_test_split(
-            features, frame["target"], test_size=0.3, random_state=0, stratify=frame["target"]
+            # Half is held out: 285 unseen rows serve as the demo's production traffic.
+            features,
+            frame["target"],
+            test_size=0.5,
+            random_state=0,
+            stratify=frame["target"],
         )
     )
 
@@ -228,13 +235,16 @@ def serve_and_experiment(
             + ", ".join(f"{v} {n}" for v, n in sorted(traffic.variants.items()))
             + "; feedback sent (reward = right label)"
         )
-        clean = demo_loop.new_patients(x_test, 400, seed=5)
-        moved, columns = demo_loop.shifted(demo_loop.new_patients(x_test, 400, seed=6))
+        # The 5 rows above, then the rest of the holdout: unseen rows, first as they are, then
+        # with most measurements in another unit.
+        clean = x_test.iloc[5:SHIFT_AT]
+        moved, columns = demo_loop.shifted(x_test.iloc[SHIFT_AT:])
         demo_loop.send_traffic(url, clean)
         demo_loop.send_traffic(url, moved)
         console.print(
-            f"   then 400 normal rows, and 400 rows whose {len(columns)} worst_* measurements "
-            "arrive 1.5x larger (an upstream unit change); server stopped (log flushed)"
+            f"   then {len(clean)} more unseen rows, and {len(moved)} whose {len(columns)} size and "
+            "shape measurements arrive 1.5x larger (an upstream unit change); server stopped, "
+            "log flushed"
         )
     show_report(endpoint_report(EndpointStore.open(home=home), demo_loop.ENDPOINT))
 
@@ -252,7 +262,7 @@ def monitor(registry: Registry, state: Path, log_dir: Path) -> None:
             log,
             registry.resolve(f"{MODEL_NAME}@champion"),
             endpoint=MODEL_NAME,
-            window="200rows",
+            window=f"{SHIFT_AT // 2}rows",
             rules=[AlertRule("dataset drift", "drift.dataset", 1)],
         )
     finally:

@@ -110,21 +110,10 @@ def send_traffic(url: str, rows: pd.DataFrame, batch: int = 50) -> None:
             ).raise_for_status()
 
 
-def new_patients(rows: pd.DataFrame, count: int, seed: int) -> pd.DataFrame:
-    """``count`` rows like ``rows``: resampled, each value jittered by 5% of its column's spread.
-
-    The holdout has only 171 rows; resampling it plainly would repeat rows, and repeated values
-    make two-sample tests report drift that is only duplication.
-    """
-    rng = np.random.default_rng(seed)
-    picked = rows.iloc[rng.integers(0, len(rows), count)].reset_index(drop=True)
-    noise = rng.normal(size=picked.shape) * (0.05 * rows.std().to_numpy())
-    return (picked + noise).clip(lower=0.0)  # every measurement in this data set is >= 0
-
-
 def shifted(rows: pd.DataFrame, factor: float = 1.5) -> tuple[pd.DataFrame, list[str]]:
-    """The same rows with every "worst_*" measurement scaled, as a unit change upstream would."""
-    columns = [c for c in rows.columns if c.startswith("worst_")]
+    """The same rows with every "mean_*" and "worst_*" measurement scaled (20 of 30 columns),
+    as a unit change upstream would."""
+    columns = [c for c in rows.columns if c.startswith(("mean_", "worst_"))]
     out = rows.copy()
     out[columns] = out[columns] * factor
     return out, columns

@@ -9,7 +9,7 @@ Checks, each reported as a ``QualityIssue``:
 - ``missing_values``: missing rate above the reference's rate + ``missing_tolerance``, or any
   missing value in an input the signature declares not nullable;
 - ``out_of_range``: values outside the reference [min, max] widened by ``range_tolerance`` x
-  (max - min) on each side;
+  (max - min) on each side, more of them than ``max_out_of_range`` and than chance explains;
 - ``unseen_category``: categories the reference never saw (only when the profile named every
   reference category, i.e. none were pooled as "other").
 """
@@ -24,6 +24,8 @@ import numpy as np
 from prodml.profiles import CategoricalProfile, DatasetProfile, NumericProfile
 from prodml.profiles.columns import to_columns
 from prodml.types import Signature
+
+_OUT_OF_RANGE_ALPHA = 0.001
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,8 @@ def check_quality(
     The range defaults allow for the reference being a sample: a new value beyond the largest
     of n reference values has probability 1/(n+1) even when nothing changed, so with both set
     to 0 most columns of a clean window of a few hundred rows get flagged against a reference of
-    a few hundred rows. The range is widened by 5% and 1% of values may fall outside it.
+    a few hundred rows. The range is widened by 5%, 1% of values may fall outside it, and the
+    count outside must also be improbable by chance (see ``_improbable``).
     """
     cols = to_columns(data)
     rows = len(next(iter(cols.values()))) if cols else 0
@@ -156,7 +159,7 @@ def _range(
         return []
     outside = int(((present < lo - pad) | (present > hi + pad)).sum())
     share = outside / present.size
-    if outside == 0 or share <= allowed:
+    if outside == 0 or share <= allowed or not _improbable(outside, present.size, prof.count):
         return []
     return [
         QualityIssue(
@@ -167,6 +170,20 @@ def _range(
             f"{outside} values of {name!r} ({share:.1%}) outside [{lo - pad:g}, {hi + pad:g}]",
         )
     ]
+
+
+def _improbable(outside: int, n: int, n_reference: int) -> bool:
+    """Whether ``outside`` of ``n`` values beyond the reference range is more than chance.
+
+    A new value from an unchanged continuous distribution falls beyond the extremes of an
+    ``n_reference``-value sample with probability 2 / (n_reference + 1) (and less once the
+    range is widened), so small windows against small references see a few by chance. Flag
+    only counts with a binomial tail probability under 0.001 at that rate.
+    """
+    from scipy.stats import binom
+
+    rate = min(1.0, 2.0 / (n_reference + 1))
+    return bool(binom.sf(outside - 1, n, rate) < _OUT_OF_RANGE_ALPHA)
 
 
 def _unseen(name: str, values: Any, prof: CategoricalProfile) -> list[QualityIssue]:
