@@ -1,17 +1,21 @@
 """Serving benchmark: prodml serve on the standard bench model, driven by the shared loadgen.
 
-Serves ``<bench>/model/model.txt`` (LightGBM binary, 200 trees, 30 features) with
-``prodml.serving.run_server`` and measures, closed loop with wrk:
+Serves ``<bench>/model/model.txt`` (LightGBM binary, 200 trees, 30 features) with 2 workers on
+each HTTP server named by ``--servers`` (``uvicorn``: ``prodml.serving.run_server`` as it is;
+``fast``: the same app on ``prodml.serving.rest.fastserver``), all at once on neighbouring ports,
+and measures each point on one server right after the other, closed loop with wrk:
 
 - V2 JSON, 1 row x 64 connections, 1 row x 1 connection, 100 rows x 32 connections (loadgen.py);
 - V2 binary tensors, 100 rows x 32 connections (wrk with a Lua script written here);
 - the in-process ceiling: ``Booster.predict`` of 1 and 100 rows in a loop.
 
-``--baselines`` also runs ``run_baselines.sh mlserver:batch`` for the same points, so ratios come
-from one session on one machine. The bench folder is read-only: it is copied to /tmp first.
+``--baselines`` also runs MLServer with adaptive batching (``run_baselines.sh mlserver:batch``,
+venvs under ``--venv-root``) at the same JSON points, so ratios come from one session on one
+machine; ``--write docs/benchmarks.md`` writes the side-by-side table and the command. The bench
+folder is read-only: it is copied to /tmp first.
 
-    python benchmarks/serving.py --duration 5              # smoke run
-    python benchmarks/serving.py --duration 20 --baselines # the side-by-side table
+    python benchmarks/serving.py --duration 5 --servers fast      # smoke run
+    python benchmarks/serving.py --duration 10 --warmup 3 --baselines --write docs/benchmarks.md
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import orjson
@@ -42,7 +47,7 @@ def copy_bench(dest: Path) -> Path:
 
 
 def start_server(
-    bench: Path, port: int, workers: int, batch: int, log: Path
+    bench: Path, port: int, workers: int, batch: int, log: Path, server: str = "uvicorn"
 ) -> subprocess.Popen[bytes]:
     config = {
         "host": "127.0.0.1",
@@ -59,12 +64,17 @@ def start_server(
     }
     cfg = Path(tempfile.mkdtemp(prefix="prodml-bench-")) / "serve.json"
     cfg.write_text(json.dumps(config))  # JSON is YAML
-    code = (
-        f"from prodml.serving import load_config, run_server; run_server(load_config({str(cfg)!r}))"
-    )
+    if server == "uvicorn":
+        code = (
+            "from prodml.serving import load_config, run_server; "
+            f"run_server(load_config({str(cfg)!r}))"
+        )
+        argv = [sys.executable, "-c", code]
+    else:
+        argv = [sys.executable, __file__, "--serve-fast", str(cfg)]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen(
-        [sys.executable, "-c", code],
+        argv,
         env=env,
         start_new_session=True,
         stdout=log.open("wb"),
@@ -79,6 +89,59 @@ def start_server(
             time.sleep(0.2)
     stop_server(proc)
     raise SystemExit(f"server did not become ready; see {log}")
+
+
+def _fast_worker(cfg: str, port: int) -> None:
+    """One worker as ``server.serve`` runs it once switched to the fast server (see
+    docs/benchmarks.md for the patch): the same app, served by ``serve_asgi``."""
+    import uvloop
+
+    from prodml.serving import load_config
+    from prodml.serving.dataplane import DataPlane
+    from prodml.serving.rest import build_app
+    from prodml.serving.rest.fastserver import HttpLimits, serve_asgi
+    from prodml.serving.server import reuseport_socket
+
+    config = load_config(cfg)
+
+    async def main() -> None:
+        app = build_app(DataPlane(config))
+        infer = getattr(app, "infer", None) or app._infer  # public once app.py has the patch
+        limits = HttpLimits(
+            max_body_bytes=config.max_body_bytes, drain_s=config.graceful_shutdown_s
+        )
+        sock = reuseport_socket(config.host, port)
+        await serve_asgi(app, [sock], infer=infer, limits=limits)
+
+    uvloop.run(main())
+
+
+def serve_fast(cfg: str) -> None:
+    """``run_server`` with fast-server workers: spawn them, forward SIGTERM, wait."""
+    import multiprocessing as mp
+
+    from prodml.serving import load_config
+
+    config = load_config(cfg)
+    metrics_dir = tempfile.TemporaryDirectory(prefix="prodml-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir.name
+    ctx = mp.get_context("spawn")
+    procs = [
+        ctx.Process(target=_fast_worker, args=(cfg, config.port)) for _ in range(config.workers)
+    ]
+    for p in procs:
+        p.start()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        for p in procs:
+            if p.pid is not None and p.is_alive():
+                os.kill(p.pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    for p in procs:
+        p.join()
+    metrics_dir.cleanup()
 
 
 def stop_server(proc: subprocess.Popen[bytes]) -> None:
@@ -216,6 +279,143 @@ print(json.dumps({{"us_per_call": dt / k * 1e6, "rows_s": k * {rows} / dt}}))
     return json.loads(out)  # type: ignore[no-any-return]
 
 
+def run_prodml(bench: Path, servers: list[str], args: argparse.Namespace) -> dict[str, Any]:
+    """Every point against prodml on each HTTP server (uvicorn, fast), 2 workers each.
+
+    All servers run at once on neighbouring ports and each point is measured on one right after
+    the other, so drifting load on a shared box hits both sides of a comparison alike.
+    """
+    procs: dict[str, tuple[int, subprocess.Popen[bytes]]] = {}
+    results: dict[str, dict[str, dict[str, float]]] = {f"prodml {s}": {} for s in servers}
+    try:
+        for i, server in enumerate(servers):
+            log = bench / "results" / f"prodml-{server}-server.log"
+            port = args.port + i
+            procs[server] = (
+                port,
+                start_server(bench, port, args.workers, args.max_batch_size, log, server),
+            )
+        for point in filter(None, args.points.split(",")):
+            rows, conc = (int(v) for v in point.split("x"))
+            for server, (port, proc) in procs.items():
+                out = bench / "results" / f"prodml-{server}.jsonl"
+                r = loadgen(bench, port, rows, conc, args, proc.pid, out)
+                results[f"prodml {server}"][f"json {point}"] = r
+        for point in filter(None, args.binary.split(",")):
+            rows, conc = (int(v) for v in point.split("x"))
+            for server, (port, _) in procs.items():
+                r = wrk_binary(bench, port, rows, conc, args)
+                results[f"prodml {server}"][f"binary {point}"] = r
+    finally:
+        for _, proc in procs.values():
+            stop_server(proc)
+    return results
+
+
+def run_mlserver(bench: Path, args: argparse.Namespace) -> dict[str, dict[str, float]]:
+    """MLServer with adaptive batching at the JSON points, via the shared harness."""
+    raw = bench / "results" / "mlserver-side-by-side.jsonl"
+    raw.unlink(missing_ok=True)
+    points = [tuple(int(v) for v in p.split("x")) for p in filter(None, args.points.split(","))]
+    env = {
+        **os.environ,
+        "VENV_ROOT": args.venv_root,
+        "RESULTS": str(raw),
+        "DURATION": str(args.duration),
+        "WARMUP": str(args.warmup),
+        "REPEATS": "1",
+        "CONCURRENCIES": " ".join(sorted({str(c) for _, c in points})),
+        "ROWS": " ".join(sorted({str(r) for r, _ in points})),
+        "NO_REPORT": "1",
+    }
+    # The shared script builds every server's venv up front (Ray and BentoML: minutes of pip);
+    # a copy that builds only the two MLServer needs keeps this run to what it measures.
+    script = bench / "run_baselines.sh"
+    text = script.read_text()
+    every = "for n in base starlette mlserver bentoml ray; do"
+    if every in text:
+        script = bench / "run_baselines_mlserver_only.sh"
+        script.write_text(text.replace(every, "for n in base mlserver; do"))
+        script.chmod(0o755)
+    subprocess.run([str(script), "mlserver:batch"], env=env, check=False)
+    results: dict[str, dict[str, float]] = {}
+    for line in raw.read_text().splitlines() if raw.exists() else []:
+        r = json.loads(line)
+        key = f"json {r.get('rows_per_req')}x{r.get('concurrency')}"
+        if (r.get("rows_per_req"), r.get("concurrency")) in points and "req_s" in r:
+            results[key] = {
+                "req_s": r["req_s"],
+                "rows_s": r["rows_s"],
+                "p50_ms": r["lat_p50_ms"],
+                "p99_ms": r["lat_p99_ms"],
+                "errors": r["errors"],
+                "pss_mb": r["server_pss_mb"],
+                "cpu": r["server_cpu_cores"],
+            }
+    return results
+
+
+def table(columns: dict[str, dict[str, dict[str, float]]], points: list[str]) -> list[str]:
+    """One row per point and server, the servers of a point next to each other."""
+    lines = [
+        "| point | server | req/s | rows/s | p50 ms | p99 ms | server cores |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for point in points:
+        for name, results in columns.items():
+            r = results.get(point)
+            if r is None:
+                continue
+            p99, cores = r.get("p99_ms"), r.get("cpu")
+            cells = [
+                point,
+                name,
+                f"{r['req_s']:.0f}",
+                f"{r['rows_s']:.0f}",
+                f"{r['p50_ms']:.2f}",
+                "" if p99 is None else f"{p99:.1f}",
+                "" if cores is None else f"{cores:.2f}",
+            ]
+            lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def targets(
+    columns: dict[str, dict[str, dict[str, float]]], ceiling: dict[int, dict[str, float]]
+) -> list[str]:
+    """Issue 3's speed targets, checked against the same run."""
+    fast, ml = columns.get("prodml fast", {}), columns.get("mlserver batch", {})
+    out: list[str] = []
+
+    def ratio(a: float, b: float) -> str:
+        return f"{a / b:.2f}" if b else "n/a"
+
+    if "json 1x64" in fast and "json 1x64" in ml:
+        f, m = fast["json 1x64"], ml["json 1x64"]
+        out.append(
+            f"- 1 row x 64: req/s {ratio(f['req_s'], m['req_s'])}x MLServer (target >= 10); "
+            f"p99 {ratio(f['p99_ms'], m['p99_ms'])} of MLServer's (target <= 0.2)"
+        )
+    j100, b100 = "json 100x32", "binary 100x32"
+    if j100 in fast and j100 in ml:
+        out.append(
+            f"- 100 rows JSON: rows/s {ratio(fast[j100]['rows_s'], ml[j100]['rows_s'])}x "
+            "MLServer (target >= 3)"
+        )
+    if b100 in fast and 100 in ceiling:
+        out.append(
+            f"- 100 rows binary: {ratio(fast[b100]['rows_s'], ceiling[100]['rows_s'])} of "
+            "in-process predict rows/s (target >= 0.8)"
+        )
+    if "json 1x1" in fast and 1 in ceiling:
+        over = fast["json 1x1"]["p50_ms"] - ceiling[1]["us_per_call"] / 1000
+        out.append(
+            f"- 1 connection: p50 is {over:.3f} ms above in-process predict of one row "
+            "(target <= 1 ms)"
+        )
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -228,62 +428,81 @@ def main() -> None:
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--points", default="1x64,1x1,100x32", help="ROWSxCONNECTIONS, JSON V2")
     ap.add_argument("--binary", default="100x32", help="ROWSxCONNECTIONS, binary V2 ('' = skip)")
+    ap.add_argument(
+        "--servers", default="fast,uvicorn", help="HTTP servers to run prodml on: fast, uvicorn"
+    )
     ap.add_argument("--baselines", action="store_true", help="also run mlserver:batch")
+    ap.add_argument("--venv-root", default="/tmp/venvs", help="where run_baselines.sh finds venvs")
+    ap.add_argument("--write", type=Path, help="write the side-by-side table to this markdown file")
+    ap.add_argument("--serve-fast", metavar="CONFIG", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.serve_fast:
+        serve_fast(args.serve_fast)
+        return
     bench = copy_bench(args.bench)
-    out = bench / "results" / "prodml.jsonl"
-    log = bench / "results" / "prodml-server.log"
-    results: list[tuple[str, dict[str, float]]] = []
-    proc = start_server(bench, args.port, args.workers, args.max_batch_size, log)
-    try:
-        for point in filter(None, args.points.split(",")):
-            rows, conc = (int(v) for v in point.split("x"))
-            results.append(
-                (f"json {rows}x{conc}", loadgen(bench, args.port, rows, conc, args, proc.pid, out))
-            )
-        for point in filter(None, args.binary.split(",")):
-            rows, conc = (int(v) for v in point.split("x"))
-            results.append(
-                (f"binary {rows}x{conc}", wrk_binary(bench, args.port, rows, conc, args))
-            )
-    finally:
-        stop_server(proc)
-    for rows in (1, 100):
-        r = inproc(bench, rows)
-        results.append(
-            (
-                f"in-process predict {rows} row(s)",
-                {
-                    "req_s": r["rows_s"] / rows,
-                    "rows_s": r["rows_s"],
-                    "p50_ms": r["us_per_call"] / 1000,
-                },
-            )
-        )
-    head = ("point", "req/s", "rows/s", "p50 ms", "p99 ms", "errors", "PSS MB", "cores")
-    print("| " + " | ".join(head) + " |\n|" + "---|" * len(head))
-    for name, r in results:
-        cells = [
-            f"{r['req_s']:.0f}",
-            f"{r['rows_s']:.0f}",
-            f"{r['p50_ms']:.3f}",
-            f"{r.get('p99_ms', float('nan')):.2f}",
-            f"{r.get('errors', 0):.0f}",
-            f"{r.get('pss_mb', float('nan')):.0f}",
-            f"{r.get('cpu', float('nan')):.2f}",
-        ]
-        print(f"| {name} | " + " | ".join(cells) + " |")
+    (bench / "results").mkdir(exist_ok=True)
+    started = time.strftime("%Y-%m-%d %H:%M")
+    columns: dict[str, dict[str, dict[str, float]]] = {}
+    columns.update(run_prodml(bench, [s for s in args.servers.split(",") if s], args))
     if args.baselines:
-        env = {
-            **os.environ,
-            "DURATION": str(args.duration),
-            "WARMUP": str(args.warmup),
-            "REPEATS": "1",
-            "CONCURRENCIES": "64 32 1",
-            "ROWS": "1 100",
-            "NO_REPORT": "1",
+        columns["mlserver batch"] = run_mlserver(bench, args)
+    ceiling = {rows: inproc(bench, rows) for rows in (1, 100)}
+    columns["in-process predict"] = {
+        f"{kind} {rows}x{c}": {
+            "req_s": ceiling[rows]["rows_s"] / rows,
+            "rows_s": ceiling[rows]["rows_s"],
+            "p50_ms": ceiling[rows]["us_per_call"] / 1000,
         }
-        subprocess.run([str(bench / "run_baselines.sh"), "mlserver:batch"], env=env, check=False)
+        for kind, spec in (("json", args.points), ("binary", args.binary))
+        for rows, c in (tuple(int(v) for v in p.split("x")) for p in filter(None, spec.split(",")))
+        if rows in ceiling
+    }
+    points = [f"json {p}" for p in filter(None, args.points.split(","))]
+    points += [f"binary {p}" for p in filter(None, args.binary.split(","))]
+    lines = table(columns, points)
+    checks = targets(columns, ceiling)
+    print("\n".join([*lines, "", *checks]))
+    if args.write is not None:
+        command = "python benchmarks/serving.py " + " ".join(sys.argv[1:])
+        args.write.write_text(render_doc(started, command, lines, checks, args))
+
+
+def render_doc(
+    started: str, command: str, lines: list[str], checks: list[str], args: argparse.Namespace
+) -> str:
+    return "\n".join(
+        [
+            "# Serving benchmark: prodml side by side",
+            "",
+            f"One run on one box ({os.cpu_count()} cores, {started}), every server measured in the "
+            "same session with the shared load generator (`/work/shared/bench/loadgen.py`, wrk, "
+            f"closed loop, {args.duration} s per point after {args.warmup} s warm-up). The box is "
+            "shared and noisy: compare ratios within this table, not with other runs.",
+            "",
+            "```",
+            command,
+            "```",
+            "",
+            "- **prodml fast**: `prodml.serving.rest.fastserver` (asyncio Protocol over httptools, "
+            "V2 infer straight to the handler), 2 worker processes with SO_REUSEPORT.",
+            "- **prodml uvicorn**: the same app on uvicorn (httptools + uvloop), 2 workers.",
+            "- **mlserver batch**: MLServer 1.7.1, adaptive batching (32 requests / 5 ms), via "
+            "`run_baselines.sh mlserver:batch`.",
+            "- **in-process predict**: `Booster.predict` in a loop, no HTTP (the ceiling). "
+            "All servers run with `OMP_NUM_THREADS=1`; prodml batches up to "
+            f"{args.max_batch_size} rows.",
+            "",
+            "Points are `ROWSxCONNECTIONS`; `json` is V2 JSON, `binary` the V2 binary tensor "
+            "extension.",
+            "",
+            *lines,
+            "",
+            "Issue 3's targets in this run:",
+            "",
+            *checks,
+            "",
+        ]
+    )
 
 
 if __name__ == "__main__":

@@ -123,6 +123,13 @@ def test_json_response_carries_numbers_for_numeric_outputs(datatype: str) -> Non
         ({"name": "x", "shape": [1], "datatype": "BOOL", "data": [1]}, "cannot hold"),
         ({"name": "x", "shape": [1], "datatype": "FLOAT", "data": [1]}, "unknown datatype"),
         ({"name": "x", "shape": [-1], "datatype": "FP32", "data": [1]}, "non-negative"),
+        ({"name": "x", "shape": [True], "datatype": "FP32", "data": [1]}, "non-negative"),
+        ({"name": "x", "shape": ["1"], "datatype": "FP32", "data": [1]}, "non-negative"),
+        ({"name": "x", "shape": 1, "datatype": "FP32", "data": [1]}, "non-negative"),
+        (
+            {"name": "x", "shape": [1], "datatype": "FP32", "data": [1], "parameters": [1]},
+            "input 'x': 'parameters' must be a JSON object",
+        ),
         ({"name": "x", "shape": [1], "datatype": "FP32"}, "needs 'data'"),
     ],
 )

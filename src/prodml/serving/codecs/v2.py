@@ -8,6 +8,7 @@ carries ``parameters.binary_data_size``. Binary outputs are asked for per output
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -38,11 +39,13 @@ def _loads(body: bytes | memoryview) -> Any:
         raise InvalidInputError(f"request body is not valid JSON: {exc}") from None
 
 
-def _parameters(where: str, value: Any) -> dict[str, Any]:
+def _parameters(value: Any, where: str | Callable[[], str]) -> dict[str, Any]:
+    # ``where`` may be a callable so the hot path does not format a message it never shows.
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise InvalidInputError(f"{where}: 'parameters' must be a JSON object, got {value!r}")
+        place = where if isinstance(where, str) else where()
+        raise InvalidInputError(f"{place}: 'parameters' must be a JSON object, got {value!r}")
     return value
 
 
@@ -85,7 +88,7 @@ def decode_request(
     request_id = doc.get("id")
     if request_id is not None and not isinstance(request_id, str):
         raise InvalidInputError(f"'id' must be a string, got {request_id!r}")
-    params = _parameters("request", doc.get("parameters"))
+    params = _parameters(doc.get("parameters"), "request")
     inputs: list[InferTensor] = []
     offset = 0
     for raw in raw_inputs:
@@ -120,7 +123,7 @@ def _decode_input(raw: Any, blob: memoryview | None, offset: int) -> tuple[Infer
             f"input {name!r}: unknown datatype {datatype!r}; use one of {', '.join(NUMPY_DTYPES)}"
         )
     shape = check_shape(name, raw.get("shape"))
-    params = _parameters(f"input {name!r}", raw.get("parameters"))
+    params = _parameters(raw.get("parameters"), lambda: f"input {name!r}")
     size = params.get("binary_data_size")
     if size is not None:
         if blob is None:
@@ -151,7 +154,7 @@ def _decode_outputs(raw: Any, binary_default: bool) -> list[RequestedOutput] | N
     for item in raw:
         if not isinstance(item, dict) or not isinstance(item.get("name"), str):
             raise InvalidInputError(f"each requested output needs a string 'name', got {item!r}")
-        params = _parameters(f"output {item['name']!r}", item.get("parameters"))
+        params = _parameters(item.get("parameters"), f"output {item['name']!r}")
         binary = bool(params.get("binary_data", binary_default))
         outputs.append(RequestedOutput(item["name"], binary, params))
     return outputs
