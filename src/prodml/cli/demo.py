@@ -242,9 +242,9 @@ def serve_and_experiment(
         demo_loop.send_traffic(url, clean)
         demo_loop.send_traffic(url, moved)
         console.print(
-            f"   then {len(clean)} more unseen rows, and {len(moved)} whose {len(columns)} size and "
-            "shape measurements arrive 1.5x larger (an upstream unit change); server stopped, "
-            "log flushed"
+            f"   then {len(clean)} more unseen rows, and {len(moved)} whose {len(columns)} "
+            "size and shape measurements arrive 1.5x larger (an upstream unit change); server "
+            "stopped, log flushed"
         )
     show_report(endpoint_report(EndpointStore.open(home=home), demo_loop.ENDPOINT))
 
