@@ -8,7 +8,7 @@ tie-break of the point-in-time join (see ``docs/features.md``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -62,12 +62,7 @@ class ParquetSource:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "path": self.path,
-            "timestamp_field": self.timestamp_field,
-            "created_timestamp_field": self.created_timestamp_field,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -93,12 +88,7 @@ class CsvSource:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "path": self.path,
-            "timestamp_field": self.timestamp_field,
-            "created_timestamp_field": self.created_timestamp_field,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -131,14 +121,7 @@ class DuckDBSource:
         return f"(SELECT *, row_number() OVER () AS {SOURCE_ORDER} FROM ({self.query}))"
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "database": self.database,
-            "table": self.table,
-            "query": self.query,
-            "timestamp_field": self.timestamp_field,
-            "created_timestamp_field": self.created_timestamp_field,
-        }
+        return asdict(self)
 
 
 DataSource = ParquetSource | CsvSource | DuckDBSource
