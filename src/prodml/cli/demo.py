@@ -29,7 +29,7 @@ import typer
 from prodml.cli import demo_features, demo_loop
 from prodml.cli.demo_serving import running_server, v2_request
 from prodml.cli.experiments import show_report
-from prodml.cli.monitor import show_result
+from prodml.cli.monitor import alert_rules, show_result
 from prodml.cli.output import console, print_table
 from prodml.errors import ModelExecutionError
 from prodml.registry import ModelVersion, Registry
@@ -250,7 +250,6 @@ def serve_and_experiment(
 
 
 def monitor(registry: Registry, state: Path, log_dir: Path) -> None:
-    from prodml.monitoring.alerts import AlertRule
     from prodml.monitoring.log import ParquetPredictionLog
     from prodml.monitoring.monitor import run_monitor
     from prodml.monitoring.report_html import write_html_report
@@ -263,7 +262,7 @@ def monitor(registry: Registry, state: Path, log_dir: Path) -> None:
             registry.resolve(f"{MODEL_NAME}@champion"),
             endpoint=MODEL_NAME,
             window=f"{SHIFT_AT // 2}rows",
-            rules=[AlertRule("dataset drift", "drift.dataset", 1)],
+            rules=alert_rules(),
         )
     finally:
         log.close()

@@ -25,19 +25,27 @@ FeedbackOpt = Annotated[
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
 
 
+def alert_rules(texts: list[str] | None = None) -> list[Any]:
+    """The rules given as ``METRIC<op>NUMBER``, or by default one: alert on dataset drift."""
+    from prodml.monitoring.alerts import AlertRule
+
+    return [AlertRule.parse(t) for t in texts or []] or [
+        AlertRule("dataset drift", "drift.dataset", 1)
+    ]
+
+
 def _run_once(
     log: str,
     model: str,
     endpoint: str | None,
     window: str,
     feedback: Path | None,
-    rules: list[str],
     webhook: str | None,
     evaluator: Any = None,
 ) -> Any:
     import pyarrow.parquet as pq
 
-    from prodml.monitoring.alerts import AlertEvaluator, AlertRule
+    from prodml.monitoring.alerts import AlertEvaluator
     from prodml.monitoring.log import ParquetPredictionLog
     from prodml.monitoring.monitor import run_monitor
     from prodml.monitoring.sinks import AlertSink, LogSink, WebhookSink
@@ -47,7 +55,6 @@ def _run_once(
     sinks: list[AlertSink] = [LogSink()]
     if webhook:
         sinks.append(WebhookSink(webhook))
-    parsed = [AlertRule.parse(r) for r in rules] or [AlertRule("dataset drift", "drift.dataset", 1)]
     reader = ParquetPredictionLog(log)
     try:
         return run_monitor(
@@ -57,7 +64,7 @@ def _run_once(
             window=window,
             feedback=pq.read_table(feedback) if feedback else None,
             sinks=sinks,
-            evaluator=evaluator or AlertEvaluator(parsed, {"model": version.ref}),
+            evaluator=evaluator or AlertEvaluator(alert_rules(), {"model": version.ref}),
         )
     finally:
         reader.close()
@@ -106,18 +113,15 @@ def run(
     json_out: JsonFlag = False,
 ) -> None:
     """Check the log once (or every --every, up to --max-runs times) and fire alerts."""
-    from prodml.monitoring.alerts import AlertEvaluator, AlertRule
+    from prodml.monitoring.alerts import AlertEvaluator
     from prodml.registry import Registry
 
     pause = durations.seconds(every) if every else None
-    rules = [AlertRule.parse(r) for r in alert or []] or [
-        AlertRule("dataset drift", "drift.dataset", 1)
-    ]
     # One evaluator across runs keeps streaks and cool-downs, and skips windows already seen.
-    evaluator = AlertEvaluator(rules, {"model": Registry.open().resolve(model).ref})
+    evaluator = AlertEvaluator(alert_rules(alert), {"model": Registry.open().resolve(model).ref})
     runs = 0
     while True:
-        result = _run_once(log, model, endpoint, window, feedback, alert or [], webhook, evaluator)
+        result = _run_once(log, model, endpoint, window, feedback, webhook, evaluator)
         runs += 1
         print_json(result.to_dict()) if json_out else show_result(result)
         if pause is None or (max_runs and runs >= max_runs):
@@ -138,7 +142,7 @@ def report(
     """Write a self-contained HTML report (and print JSON with --json)."""
     from prodml.monitoring.report_html import write_html_report
 
-    result = _run_once(log, model, endpoint, window, feedback, [], None)
+    result = _run_once(log, model, endpoint, window, feedback, None)
     path = write_html_report(result, out)
     if json_out:
         print_json({**result.to_dict(), "report": str(path)})
