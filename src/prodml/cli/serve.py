@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -35,9 +35,9 @@ def serve(
 ) -> None:
     """Serve models until SIGTERM or Ctrl-C, then drain in-flight requests and stop."""
     from prodml.serving import run_server
-    from prodml.serving.config import parse_config
+    from prodml.serving.config import parse_config, read_config_file
 
-    data = _read_yaml(config) if config is not None else {}
+    data = read_config_file(config) if config is not None else {}
     overrides = {"host": host, "port": port, "workers": workers, "request_timeout_s": timeout}
     data.update({k: v for k, v in overrides.items() if v is not None})
     data.setdefault("models", [])
@@ -57,19 +57,3 @@ def serve(
         + ("" if server.grpc_port is None else f" and grpc {server.host}:{server.grpc_port}")
     )
     run_server(server)
-
-
-def _read_yaml(path: Path) -> dict[str, Any]:
-    import yaml
-
-    from prodml.errors import ConfigError
-
-    try:
-        loaded = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read serving config {str(path)!r}: {exc}") from exc
-    if loaded is None:
-        return {}
-    if not isinstance(loaded, dict):
-        raise ConfigError(f"serving config {str(path)!r} must be a YAML mapping")
-    return loaded

@@ -175,19 +175,22 @@ class ServerConfig(_Strict):
         return self
 
 
-def load_config(path: str | Path | None = None, **overrides: Any) -> ServerConfig:
-    """Read a YAML file (optional) and apply overrides (CLI flags); raise ConfigError if invalid."""
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """The mapping in a serving YAML file (not yet validated); an empty file is ``{}``."""
     import yaml
 
-    data: dict[str, Any] = {}
-    if path is not None:
-        try:
-            loaded = yaml.safe_load(Path(path).read_text())
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(f"cannot read serving config {str(path)!r}: {exc}") from exc
-        if loaded is not None and not isinstance(loaded, dict):
-            raise ConfigError(f"serving config {str(path)!r} must be a YAML mapping")
-        data = loaded or {}
+    try:
+        loaded = yaml.safe_load(Path(path).read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read serving config {str(path)!r}: {exc}") from exc
+    if loaded is not None and not isinstance(loaded, dict):
+        raise ConfigError(f"serving config {str(path)!r} must be a YAML mapping")
+    return loaded or {}
+
+
+def load_config(path: str | Path | None = None, **overrides: Any) -> ServerConfig:
+    """Read a YAML file (optional) and apply overrides (CLI flags); raise ConfigError if invalid."""
+    data = read_config_file(path) if path is not None else {}
     data.update({k: v for k, v in overrides.items() if v is not None})
     return parse_config(data)
 
