@@ -38,11 +38,14 @@ class RuntimeOptions:
         threads: intra-op threads for libraries that take a setting (ONNX Runtime, PyTorch,
             LightGBM, XGBoost, CatBoost); None keeps the library's default.
         inter_op_threads: ONNX Runtime / PyTorch inter-op threads; None keeps the default.
+        compiled: compile LightGBM forests to native code with lleaves (same predictions, about
+            5x faster on CPU; ``prodml[lleaves]``). Refused for other flavors.
     """
 
     trusted: bool = False
     threads: int | None = None
     inter_op_threads: int | None = None
+    compiled: bool = False
 
 
 @runtime_checkable

@@ -27,6 +27,7 @@ from prodml.errors import (
     ModelLoadError,
     ProdmlError,
     UnsafeArtifactError,
+    UnsupportedModelError,
 )
 from prodml.runtimes.base import Array, ModelRuntime, RuntimeOptions
 from prodml.runtimes.batch import to_columns
@@ -123,6 +124,7 @@ def load_model(directory: Path, options: RuntimeOptions | None = None) -> Model:
         ModelLoadError: the manifest is missing or names an unknown flavor, or loading failed.
         UnsafeArtifactError: the artifact executes code on load and ``options.trusted`` is False.
         MissingExtraError: the flavor's library is not installed.
+        UnsupportedModelError: ``options.compiled`` for a flavor other than LightGBM.
     """
     options = options or RuntimeOptions()
     directory = Path(directory)
@@ -137,6 +139,11 @@ def load_model(directory: Path, options: RuntimeOptions | None = None) -> Model:
         raise UnsafeArtifactError(
             f"{directory}: this {manifest.flavor} model runs code when loaded (pickle or user "
             "modules); load it with RuntimeOptions(trusted=True) only if you trust its source"
+        )
+    if options.compiled and manifest.flavor != "lightgbm":
+        raise UnsupportedModelError(
+            f"{directory}: compiled: true compiles LightGBM forests only; this is a "
+            f"{manifest.flavor} model, so serve it without it"
         )
     try:
         runtime = flavor.load(directory, manifest.flavor_options, manifest.signature, options)

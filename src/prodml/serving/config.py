@@ -77,6 +77,11 @@ class ModelConfig(_Strict):
     timeout_s: float | None = Field(default=None, gt=0, description="overrides request_timeout_s")
     warm_up: bool = True
     watch_alias: bool = Field(default=False, description="reload when the ref's alias moves")
+    compiled: bool = Field(
+        default=False,
+        description="LightGBM only: run the forest as native code compiled by lleaves (same "
+        "predictions, ~5x less CPU per row; pip install 'prodml[lleaves]')",
+    )
     feature_service: str | None = Field(
         default=None, description="requests carry entity keys; features are looked up online"
     )
@@ -145,6 +150,10 @@ class ServerConfig(_Strict):
     max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     graceful_shutdown_s: float = Field(default=30.0, ge=0)
     alias_poll_s: float = Field(default=10.0, gt=0, description="watched-alias check interval")
+    http_server: Literal["uvicorn", "fast"] = Field(
+        default="uvicorn",
+        description="uvicorn, or fast: prodml's lean HTTP/1.1 server (~1.5x the requests/s)",
+    )
     omp_threads: int | None = Field(default=1, ge=1, description="OMP_NUM_THREADS for workers")
     metrics: bool = True
     server_name: str = "prodml"

@@ -20,10 +20,13 @@ import signal
 import socket
 import tempfile
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prodml.serving.config import ServerConfig
 from prodml.serving.sources import ModelLoader
+
+if TYPE_CHECKING:
+    from prodml.serving.rest.app import RestApp
 
 log = logging.getLogger("prodml.serving")
 
@@ -90,6 +93,9 @@ async def serve(
             await grpc_server.stop(config.graceful_shutdown_s)
 
     app = build_app(dataplane, on_startup=[start_grpc], on_shutdown=[stop_grpc])
+    if config.http_server == "fast":
+        await _serve_fast(config, app, sockets, started, bound_grpc)
+        return
     uv_config = uvicorn.Config(
         app,
         host=config.host,
@@ -115,6 +121,27 @@ async def serve(
     await server.serve(sockets=sockets)
     if started is not None:
         watcher.cancel()
+
+
+async def _serve_fast(
+    config: ServerConfig,
+    app: RestApp,
+    sockets: list[socket.socket] | None,
+    started: Any,
+    bound_grpc: list[int],
+) -> None:
+    """The same app on :mod:`prodml.serving.rest.fastserver`, V2 infer called directly."""
+    from prodml.serving.rest.fastserver import FastServer, HttpLimits, serve_asgi
+
+    if sockets is None:
+        sockets = [socket.create_server((config.host, config.port), backlog=2048)]
+    limits = HttpLimits(max_body_bytes=config.max_body_bytes, drain_s=config.graceful_shutdown_s)
+
+    def announce(server: FastServer) -> None:
+        if started is not None:
+            started(server, app, bound_grpc[0] if bound_grpc else None)
+
+    await serve_asgi(app, sockets, infer=app.infer, limits=limits, started=announce)
 
 
 def _worker_main(

@@ -21,6 +21,7 @@ import numpy as np
 from prodml.errors import InvalidInputError, ModelLoadError, ProdmlError
 from prodml.registry import Registry
 from prodml.runtimes import RuntimeOptions, load_model, save_model
+from prodml.runtimes.flavors.compiled_trees import CompiledForest
 from prodml.serving.config import ModelConfig
 from prodml.serving.predictor import Array, Predictor
 from prodml.types import Signature, TensorSpec
@@ -70,11 +71,13 @@ class DefaultLoader:
         self._imported: list[Path] = []  # directories of imported model files
 
     def load(self, config: ModelConfig) -> LoadedModel:
+        options = RuntimeOptions(compiled=config.compiled)
         if config.path is not None:
-            return LoadedModel(self._file_model(Path(config.path)), _file_version(config.path))
+            model = self._file_model(Path(config.path), options)
+            return LoadedModel(model, _file_version(config.path))
         registry = self.registry()
         mv = registry.resolve(_ref(config))
-        return LoadedModel(registry.load(mv, RuntimeOptions()), str(mv.version))
+        return LoadedModel(registry.load(mv, options), str(mv.version))
 
     def current_version(self, config: ModelConfig) -> str:
         if config.path is not None:
@@ -98,16 +101,16 @@ class DefaultLoader:
         for directory in imported:
             shutil.rmtree(directory, ignore_errors=True)
 
-    def _file_model(self, path: Path) -> Predictor:
+    def _file_model(self, path: Path, options: RuntimeOptions) -> Predictor:
         if path.suffix.lower() == ".txt":
-            return LightGBMFileModel(path)
+            return LightGBMFileModel(path, compiled=options.compiled)
         # Kept until close: some runtimes read their directory after loading.
         directory = Path(tempfile.mkdtemp(prefix="prodml-model-"))
         with self._lock:
             self._imported.append(directory)
         try:
             save_model(path, directory)
-            return load_model(directory, RuntimeOptions())
+            return load_model(directory, options)
         except ProdmlError:
             raise
         except Exception as exc:
@@ -132,18 +135,23 @@ class LightGBMFileModel:
     """A LightGBM text model served straight from its file: one 2-D float32 input.
 
     Input ``input-0`` of shape (rows, features); outputs ``probability`` for binary models and
-    ``prediction`` otherwise. Used for benchmarks and demos that skip the registry.
+    ``prediction`` otherwise. Used for benchmarks and demos that skip the registry. With
+    ``compiled`` the forest runs as native code (:class:`CompiledForest`, same predictions).
     """
 
     flavor = "lightgbm"
 
-    def __init__(self, model_file: str | Path, input_name: str = "input-0") -> None:
+    def __init__(
+        self, model_file: str | Path, input_name: str = "input-0", *, compiled: bool = False
+    ) -> None:
         try:
             import lightgbm as lgb
 
             self.booster = lgb.Booster(model_file=str(model_file))
         except Exception as exc:
             raise ModelLoadError(f"cannot load LightGBM model {str(model_file)!r}: {exc}") from exc
+        # The booster stays for its metadata; predictions come from the compiled forest.
+        self._score = CompiledForest(Path(model_file)).predict if compiled else self.booster.predict
         self.features = int(self.booster.num_feature())
         objective = str(self.booster.params.get("objective", ""))
         self._output = "probability" if objective.startswith("binary") else "prediction"
@@ -163,7 +171,7 @@ class LightGBMFileModel:
                 f"input {self._input!r} must have shape (rows, {self.features}); "
                 f"got {list(x.shape)}"
             )
-        return {self._output: np.asarray(self.booster.predict(x), dtype=np.float64)}
+        return {self._output: np.asarray(self._score(x), dtype=np.float64)}
 
     def predict(self, data: Mapping[str, Array]) -> dict[str, Array]:
         return self.predict_columns(data)

@@ -12,9 +12,10 @@ from prodml.testing.fakes import FakeModel
 from prodml.types import Signature, TensorSpec
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[TestServer]:
-    """One server with a doubling model ``m`` and a two-column classifier ``clf``."""
+@pytest.fixture(scope="module", params=["uvicorn", "fast"])
+def server(request: pytest.FixtureRequest) -> Iterator[TestServer]:
+    """One server with a doubling model ``m`` and a two-column classifier ``clf``, on each HTTP
+    server (``http_server``): every test that uses it holds for both."""
     sig = Signature(
         inputs=(TensorSpec("a", "float32", (-1,)), TensorSpec("b", "float32", (-1,))),
         outputs=(TensorSpec("probability", "float64", (-1,)), TensorSpec("label", "int64", (-1,))),
@@ -43,6 +44,7 @@ def server() -> Iterator[TestServer]:
             ),
         ),
         max_body_bytes=4096,
+        http_server=request.param,
     )
     with TestServer(loader, config) as s:
         yield s

@@ -66,7 +66,14 @@ class LightGBMFlavor:
     ) -> LightGBMRuntime:
         import lightgbm
 
-        booster = lightgbm.Booster(model_file=str(directory / str(flavor_options["file"])))
+        model_file = directory / str(flavor_options["file"])
+        booster: Any
+        if options.compiled:
+            from prodml.runtimes.flavors.compiled_trees import CompiledForest
+
+            booster = CompiledForest(model_file, threads=options.threads)
+        else:
+            booster = lightgbm.Booster(model_file=str(model_file))
         objective = str(flavor_options.get("objective", "regression"))
         classes = flavor_options.get("classes")
         return LightGBMRuntime(
@@ -74,12 +81,13 @@ class LightGBMFlavor:
             signature,
             classification=_task(objective) == "classification",
             classes=class_array(classes) if isinstance(classes, list) else None,
-            threads=options.threads,
+            threads=None if options.compiled else options.threads,
         )
 
 
 class LightGBMRuntime(RuntimeBase):
-    """Calls ``Booster.predict`` on one float matrix; no pandas on this path."""
+    """Calls ``Booster.predict`` (or a :class:`CompiledForest`'s) on one float matrix; no pandas
+    on this path."""
 
     flavor = "lightgbm"
 

@@ -70,7 +70,8 @@ class RestApp:
     ) -> None:
         self.dataplane = dataplane
         self.routes = routes
-        self._infer = infer
+        self.infer = infer
+        """The V2 infer handler: the fast HTTP server calls it directly, skipping ASGI."""
         self._limit = dataplane.config.max_body_bytes
         self._on_startup = on_startup or []
         self._on_shutdown = on_shutdown or []
@@ -94,7 +95,7 @@ class RestApp:
             # Fast path: V2 infer skips the router (it is most of the traffic).
             if method == "POST" and path.startswith("/v2/models/") and path.endswith("/infer"):
                 name, _, version = path[11:-6].partition("/versions/")
-                response = await self._infer(request, name, version or None)
+                response = await self.infer(request, name, version or None)
             else:
                 response = await self._route(request)
         except ClientGone:
