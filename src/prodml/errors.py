@@ -13,7 +13,8 @@ Each error also subclasses the matching builtin, so ``except ValueError`` keeps 
     │   ├── VersionNotFoundError
     │   └── AliasNotFoundError
     ├── ConflictError                        the request contradicts stored state
-    │   └── AliasInUseError                  deleting a version that an alias points at
+    │   ├── AliasInUseError                  deleting a version that an alias points at
+    │   └── CanaryMovedError                 another controller moved the canary first
     ├── InvalidInputError (ValueError)       prediction input does not match the signature
     ├── ArtifactError
     │   └── ArtifactIntegrityError           an artifact's bytes do not match its sha256
@@ -68,6 +69,10 @@ class ConflictError(ProdmlError):
 
 class AliasInUseError(ConflictError):
     """A version that an alias points at cannot be deleted without force."""
+
+
+class CanaryMovedError(ConflictError):
+    """Another controller moved the canary after this look read it; nothing was recorded."""
 
 
 class InvalidInputError(ProdmlError, ValueError):

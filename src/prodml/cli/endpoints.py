@@ -10,9 +10,15 @@ import orjson
 import typer
 
 from prodml.cli import durations
-from prodml.cli.output import console, fmt_mapping, print_json, print_table
-from prodml.errors import ConfigError, InvalidInputError
-from prodml.routing import EndpointStore, Feedback, SqlFeedbackStore, load_endpoints
+from prodml.cli.output import console, errors, fmt_mapping, print_json, print_table
+from prodml.errors import CanaryMovedError, ConfigError, InvalidInputError
+from prodml.routing import (
+    CanaryDecision,
+    EndpointStore,
+    Feedback,
+    SqlFeedbackStore,
+    load_endpoints,
+)
 
 app = typer.Typer(
     help="Declare endpoints (splits, canaries, shadows, bandits) and send feedback.",
@@ -164,7 +170,11 @@ def canary(
     max_runs: Annotated[int, typer.Option(help="Stop after N looks (0: until it ends).")] = 1,
     json: JsonFlag = False,
 ) -> None:
-    """Judge a canary on what its current step served: hold, advance, promote or roll back."""
+    """Judge a canary on what its current step served: hold, advance, promote or roll back.
+
+    A server that serves the endpoint does this by itself every canary_check_s (10 s by
+    default); this command is a look now, or a loop (--every) for a canary no server serves.
+    """
     from prodml.registry import Registry
     from prodml.routing import CanaryController, CanaryStatus
     from prodml.routing.observations import step_canary
@@ -174,20 +184,32 @@ def canary(
     controller = CanaryController(store, Registry.open(), name)
     looks = 0
     while True:
-        decision = step_canary(controller)
+        decision: CanaryDecision | None
+        try:
+            decision = step_canary(controller)
+        except CanaryMovedError as exc:
+            # A server's watch (or another operator) decided first: show what it decided.
+            errors.print(str(exc), markup=False, highlight=False)
+            decision = store.latest_canary_decision(name)
         looks += 1
-        if json:
-            print_json(decision.to_dict())
-        else:
-            console.print(
-                f"{decision.at:%H:%M:%S} step {decision.step + 1} "
-                f"({decision.traffic_percent:g}%): {decision.action.value}: {decision.reason}"
-            )
+        # None only when the endpoint was applied again as a canary nobody has looked at yet.
+        if decision is not None:
+            _print_decision(decision, json)
         state = store.get(name).canary
         finished = state is None or state.status is not CanaryStatus.PROGRESSING
         if pause is None or finished or (max_runs and looks >= max_runs):
             return
         time.sleep(pause)
+
+
+def _print_decision(decision: CanaryDecision, json: bool) -> None:
+    if json:
+        print_json(decision.to_dict())
+    else:
+        console.print(
+            f"{decision.at:%H:%M:%S} step {decision.step + 1} "
+            f"({decision.traffic_percent:g}%): {decision.action.value}: {decision.reason}"
+        )
 
 
 def _read_jsonl(path: Path) -> list[Feedback]:

@@ -18,7 +18,9 @@ the alias moves to the candidate). A gate that says NOT_YET (no data, too little
 never passes; past ``deadline_s`` it rolls back.
 
 :class:`CanaryController` wires :func:`judge` to the store (every look is recorded, with its
-reason) and to the registry (the alias move on promotion).
+reason) and to the registry (the alias move on promotion). Several controllers may look at one
+canary at once (every serving worker runs one, see :mod:`prodml.serving.canary_watch`): the
+store records a look only if the canary is still in the state it judged, so a step moves once.
 """
 
 from __future__ import annotations
@@ -40,7 +42,13 @@ from prodml.experiments import (
     regression_test,
 )
 from prodml.registry import ModelVersion
-from prodml.routing.records import CanaryAction, CanaryDecision, CanaryState, CanaryStatus
+from prodml.routing.records import (
+    CanaryAction,
+    CanaryDecision,
+    CanaryState,
+    CanaryStatus,
+    EndpointState,
+)
 from prodml.routing.spec import CanaryStrategy, Guardrails, canary_weights
 from prodml.routing.store import EndpointStore
 
@@ -213,14 +221,13 @@ def _error_gate(
     max_increase: float,
     rails: Guardrails,
 ) -> GateResult:
-    if (
-        baseline.errors == 0
-        and candidate.errors == 0
-        and min(baseline.requests, candidate.requests) >= rails.min_requests
-    ):
-        # No error anywhere: the comparison has no variance and would wait forever. With the
-        # baseline at 0, "not worse by more than max_increase" is "rate <= max_increase".
-        return proportion_threshold_test(0, candidate.requests, max_increase, alpha=rails.alpha)
+    if baseline.errors == 0 and min(baseline.requests, candidate.requests) >= rails.min_requests:
+        # With the baseline at 0 errors, "not worse by more than max_increase" is "rate <=
+        # max_increase". The two-sample comparison would wait forever here: with no error
+        # anywhere, or with a candidate that fails every request, it has no variance.
+        return proportion_threshold_test(
+            candidate.errors, candidate.requests, max_increase, alpha=rails.alpha
+        )
     return regression_test(
         baseline.error_summary(),
         candidate.error_summary(),
@@ -277,15 +284,24 @@ class CanaryController:
         self.clock = clock or SystemClock()
 
     def step(
-        self, observations: Mapping[str, VariantObservations], now: datetime | None = None
+        self,
+        observations: Mapping[str, VariantObservations],
+        now: datetime | None = None,
+        *,
+        endpoint: EndpointState | None = None,
     ) -> CanaryDecision:
         """Look once. ``observations`` maps the baseline and candidate to the current step's data.
 
+        ``endpoint`` is the endpoint as read when the observations were taken (default: read it
+        now), so the look judges the step that the observations are of.
+
         Raises:
             ConfigError: the endpoint is not a canary, or a variant's observations are missing.
+            CanaryMovedError: another controller moved the canary after this look read it;
+                nothing was recorded and no alias moved.
         """
         now = now or self.clock.now()
-        endpoint = self.store.get(self.name)
+        endpoint = endpoint or self.store.get(self.name)
         strategy = endpoint.spec.strategy
         if not isinstance(strategy, CanaryStrategy) or endpoint.canary is None:
             raise ConfigError(f"endpoint {self.name!r} is not a canary")
@@ -306,14 +322,22 @@ class CanaryController:
         )
         if state.status is not CanaryStatus.PROGRESSING:
             return decision  # finished: nothing to record again
+        version = None
         if verdict.action is CanaryAction.PROMOTE:
-            candidate = endpoint.spec.variant(strategy.candidate)
-            version = self.registry.resolve(candidate.model)
+            # Resolved before recording: an unknown candidate model fails the look, not the alias.
+            version = self.registry.resolve(endpoint.spec.variant(strategy.candidate).model)
+        self.store.record_canary(
+            self.name, decision, expected=state, state=verdict.state, weights=verdict.weights
+        )
+        if version is not None:
+            # Only after the record landed: of two racing controllers, only the one whose
+            # decision was recorded moves the alias. Should this call fail, the endpoint already
+            # sends the candidate all traffic and the alias is moved with `prodml models alias
+            # set`; the other order could leave the alias on a candidate that was rolled back.
             self.registry.set_alias(
                 version.name,
                 strategy.promote_alias,
                 version.version,
                 reason=f"canary {self.name!r} {verdict.reason}",
             )
-        self.store.record_canary(self.name, decision, state=verdict.state, weights=verdict.weights)
         return decision

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from prodml.errors import ConfigError
 from prodml.routing.canary import CanaryController, VariantObservations
-from prodml.routing.records import CanaryDecision
+from prodml.routing.records import CanaryDecision, EndpointState
 from prodml.routing.report import VariantTraffic, variant_traffic
 from prodml.routing.spec import CanaryStrategy
 from prodml.routing.store import EndpointStore
@@ -25,7 +25,11 @@ def canary_observations(store: EndpointStore, endpoint: str) -> dict[str, Varian
 
     A variant with no traffic yet gets zero requests, which the gates read as "not yet".
     """
-    state = store.get(endpoint)
+    return _observations(store, store.get(endpoint))
+
+
+def _observations(store: EndpointStore, state: EndpointState) -> dict[str, VariantObservations]:
+    endpoint = state.name
     strategy = state.spec.strategy
     if not isinstance(strategy, CanaryStrategy):
         raise ConfigError(f"endpoint {endpoint!r} is a {strategy.kind} endpoint, not a canary")
@@ -77,5 +81,12 @@ def _slow_counts(
 
 
 def step_canary(controller: CanaryController) -> CanaryDecision:
-    """One look at the controller's canary, on what its current step served so far."""
-    return controller.step(canary_observations(controller.store, controller.name))
+    """One look at the controller's canary, on what its current step served so far.
+
+    Raises:
+        CanaryMovedError: another controller moved the canary during the look (see
+            :meth:`CanaryController.step`).
+    """
+    # One read for both: the step judged is the step the observations are of.
+    endpoint = controller.store.get(controller.name)
+    return controller.step(_observations(controller.store, endpoint), endpoint=endpoint)

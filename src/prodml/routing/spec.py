@@ -109,7 +109,8 @@ class FixedStrategy(_Strict):
 class ErrorRateGuardrail(_Strict):
     """The candidate's error rate may exceed the baseline's by at most ``max_increase``."""
 
-    max_increase: float = Field(default=0.01, ge=0, le=1)
+    # Above 0: "no increase at all" could never be shown with finite traffic.
+    max_increase: float = Field(default=0.01, gt=0, lt=1)
 
 
 class LatencyGuardrail(_Strict):

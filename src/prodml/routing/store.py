@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from prodml._internal.clock import Clock, SystemClock
-from prodml.errors import NotFoundError
+from prodml.errors import CanaryMovedError, NotFoundError
 from prodml.routing.bandits import ArmStats
 from prodml.routing.plan import EndpointPlan, plan_change
 from prodml.routing.records import (
@@ -56,6 +56,23 @@ def _utc(value: datetime) -> datetime:
 
 def _sha(spec: EndpointSpec) -> str:
     return hashlib.sha256(json.dumps(spec.to_dict(), sort_keys=True).encode()).hexdigest()
+
+
+def _decision(row: Any) -> CanaryDecision:
+    return CanaryDecision(
+        _utc(row.at),
+        row.step,
+        row.traffic_percent,
+        CanaryAction(row.action),
+        row.reason,
+        row.details,
+    )
+
+
+def _describe(state: CanaryState | None) -> str:
+    if state is None:
+        return "no canary"
+    return f"step {state.step + 1}, {state.status.value} since {state.step_started_at:%H:%M:%S}"
 
 
 def _not_found(name: str) -> NotFoundError:
@@ -116,7 +133,7 @@ class EndpointStore:
         """Record ``spec``: a new generation, and a new phase when the weights changed."""
         now = self.clock.now()
         with self.engine.begin() as conn:
-            row = self._row(conn, spec.name, required=False)
+            row = self._row(conn, spec.name, required=False, lock=True)
             stored = None if row is None else EndpointSpec.model_validate(row.spec)
             plan = plan_change(stored, spec)
             if plan.action == "unchanged":
@@ -201,18 +218,25 @@ class EndpointStore:
         ]
 
     def canary_decisions(self, name: str) -> list[CanaryDecision]:
+        """Every recorded look at the endpoint's canary, oldest first."""
         with self.engine.connect() as conn:
             rows = conn.execute(
                 sa.select(routing_canary_decisions)
                 .where(routing_canary_decisions.c.endpoint == name)
                 .order_by(routing_canary_decisions.c.id)
             ).all()
-        return [
-            CanaryDecision(
-                _utc(r.at), r.step, r.traffic_percent, CanaryAction(r.action), r.reason, r.details
-            )
-            for r in rows
-        ]
+        return [_decision(r) for r in rows]
+
+    def latest_canary_decision(self, name: str) -> CanaryDecision | None:
+        """The newest recorded look at the endpoint's canary, or None before the first."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(routing_canary_decisions)
+                .where(routing_canary_decisions.c.endpoint == name)
+                .order_by(routing_canary_decisions.c.id.desc())
+                .limit(1)
+            ).first()
+        return None if row is None else _decision(row)
 
     def bandit_arms(self, name: str) -> dict[str, ArmStats]:
         """The shared reward statistics of a bandit endpoint's arms."""
@@ -232,16 +256,33 @@ class EndpointStore:
         name: str,
         decision: CanaryDecision,
         *,
+        expected: CanaryState,
         state: CanaryState,
         weights: Mapping[str, float] | None,
     ) -> None:
         """Record one canary look; when ``weights`` is given, start the phase that applies them.
 
-        The decision, the new state and the new phase land in one transaction: a crash leaves
-        either all of them or none.
+        ``expected`` is the state the look judged. Only if the canary is still in it is anything
+        recorded (compare-and-set), so of several controllers that judged one state (serving
+        workers look concurrently), exactly one moves it. The decision, the new state and the
+        new phase land in one transaction: a crash leaves either all of them or none.
+
+        Raises:
+            CanaryMovedError: the canary is no longer in ``expected`` (another controller
+                decided first, or the endpoint was applied again); nothing was recorded.
+            NotFoundError: no endpoint has this name.
         """
         with self.engine.begin() as conn:
-            row = self._row(conn, name, required=True)
+            # Locked until commit: a second look waits here, then compares with the first's state.
+            row = self._row(conn, name, required=True, lock=True)
+            stored = row.state.get("canary")
+            current = None if stored is None else CanaryState.from_dict(stored)
+            if current != expected:
+                raise CanaryMovedError(
+                    f"canary {name!r} moved while this look judged it ({_describe(expected)}; "
+                    f"now {_describe(current)}): another controller decided first, so this "
+                    f"look's {decision.action.value} was not recorded"
+                )
             conn.execute(
                 sa.insert(routing_canary_decisions).values(
                     endpoint=name,
@@ -271,10 +312,13 @@ class EndpointStore:
 
     # ---------------------------------------------------------------- internals
 
-    def _row(self, conn: sa.Connection, name: str, *, required: bool) -> Any:
-        row = conn.execute(
-            sa.select(routing_endpoints).where(routing_endpoints.c.name == name)
-        ).first()
+    def _row(self, conn: sa.Connection, name: str, *, required: bool, lock: bool = False) -> Any:
+        query = sa.select(routing_endpoints).where(routing_endpoints.c.name == name)
+        if lock:
+            # PostgreSQL: FOR UPDATE holds the row until commit, so a concurrent writer reads
+            # the committed result. SQLite ignores it: BEGIN IMMEDIATE already holds the lock.
+            query = query.with_for_update()
+        row = conn.execute(query).first()
         if row is None and required:
             raise _not_found(name)
         return row

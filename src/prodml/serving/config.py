@@ -163,6 +163,9 @@ class ServerConfig(_Strict):
         default=False, description="serve every endpoint of the EndpointStore (true) or these"
     )
     endpoint_poll_s: float = Field(default=2.0, gt=0, description="endpoint change check interval")
+    canary_check_s: float = Field(
+        default=10.0, gt=0, allow_inf_nan=False, description="how often served canaries are judged"
+    )
     shadow_queue_size: int = Field(default=256, ge=1, description="mirrored requests waiting")
 
     @model_validator(mode="after")

@@ -89,7 +89,11 @@ class DataPlane:
             )
         await asyncio.gather(*(self._load(cfg) for cfg in self._configs.values()))
         if self.config.endpoints:
-            self.endpoints = EndpointRouting(self.config, self.repository, self._load, self.metrics)
+            # Canary promotions move aliases in the registry the loader already holds.
+            registry = self.loader.registry if isinstance(self.loader, DefaultLoader) else None
+            self.endpoints = EndpointRouting(
+                self.config, self.repository, self._load, self.metrics, registry
+            )
             self.tracker.endpoints = self.endpoints
             await self.endpoints.start(self.tracker.run_shadow)
         self._flusher = asyncio.get_running_loop().create_task(self._flush_metrics())

@@ -15,6 +15,11 @@ beside the others as ``<endpoint>:<variant>`` (a name no URL can reach directly)
 
 Changes in the store reach the worker within ``endpoint_poll_s``: the poller loads new variants'
 models first, then swaps the routers, so a request never picks a variant with no model.
+
+Canaries move without anyone running ``prodml endpoints canary``: every ``canary_check_s`` the
+worker writes its served records, then judges each served canary that is progressing (hold,
+advance, promote or roll back, recorded with the reason; see :mod:`.canary_watch`, which also
+says why several workers and replicas looking at once move a step exactly once).
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from prodml.errors import ConflictError, InvalidInputError, NotFoundError
 from prodml.registry import ModelRef
 from prodml.routing import (
     Assignment,
+    CanaryStrategy,
     EndpointSpec,
     EndpointStore,
     Feedback,
@@ -39,6 +45,8 @@ from prodml.routing import (
     Served,
     SqlFeedbackStore,
 )
+from prodml.routing.canary import AliasMover
+from prodml.serving.canary_watch import CanaryWatch
 from prodml.serving.config import ModelConfig, ServerConfig
 from prodml.serving.metrics import ServingMetrics
 from prodml.serving.predictor import Array, Columns
@@ -75,6 +83,7 @@ class EndpointRouting:
         repository: ModelRepository,
         load: LoadModel,
         metrics: ServingMetrics,
+        registry: Callable[[], AliasMover] | None = None,
     ) -> None:
         self.config = config
         self.repository = repository
@@ -93,6 +102,8 @@ class EndpointRouting:
         self._shadows: asyncio.Queue[tuple[Any, ...]] = asyncio.Queue(config.shadow_queue_size)
         self._tasks: list[asyncio.Task[None]] = []
         self._shadow: Shadow | None = None
+        self._registry = registry
+        self.canaries: CanaryWatch | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
     async def start(self, shadow: Shadow) -> None:
@@ -102,11 +113,20 @@ class EndpointRouting:
         # The poller refreshes the routers; ``get`` must never query the store on the hot path.
         self.routers = LiveRouters(self.store, poll_interval_s=float("inf"))
         await self._converge()
+        self.canaries = CanaryWatch(
+            self.store,
+            self._canary_names,
+            self.flush_served,
+            self.config.canary_check_s,
+            registry=self._registry,
+            rng=self.rng,
+        )
         loop = asyncio.get_running_loop()
         self._tasks = [
             loop.create_task(self._poll()),
             loop.create_task(self._flush_loop()),
             loop.create_task(self._shadow_worker()),
+            loop.create_task(self.canaries.run()),
         ]
 
     async def stop(self) -> None:
@@ -114,6 +134,8 @@ class EndpointRouting:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.flush_served()
+        if self.canaries is not None:
+            await asyncio.to_thread(self.canaries.close)
 
     # -- convergence ---------------------------------------------------------------------------
     async def _poll(self) -> None:
@@ -164,6 +186,9 @@ class EndpointRouting:
             served = await self._load_model(ModelConfig(ref=variant.model, name=name))
             if served is not None:
                 self._models[name] = variant.model
+
+    def _canary_names(self) -> list[str]:
+        return [n for n, s in self._specs.items() if isinstance(s.strategy, CanaryStrategy)]
 
     # -- hot path ------------------------------------------------------------------------------
     def model_name(self, served_name: str) -> str:

@@ -96,6 +96,8 @@ def test_healthy_candidate_is_promoted_and_the_alias_moves(
     ("candidate", "guardrail"),
     [
         (healthy(4000, errors=400), "error_rate failed"),
+        # Every request fails and the baseline has none: no variance, still a rollback.
+        (healthy(100, errors=100), "error_rate failed"),
         (healthy(4000, slow_ms=900.0), "latency failed"),
         (healthy(4000, accuracy=0.7), "quality failed"),
     ],

@@ -52,6 +52,16 @@ def test_fixed_weights_are_normalised() -> None:
             "greater than",
         ),
         (with_strategy(kind="canary", baseline="a", candidate="c"), "strategy.candidate", "'c'"),
+        (
+            with_strategy(
+                kind="canary",
+                baseline="a",
+                candidate="b",
+                guardrails={"error_rate": {"max_increase": 0}},
+            ),
+            "strategy.guardrails.error_rate.max_increase",
+            "greater than 0",
+        ),
         (with_strategy(kind="shadow", primary="a", shadows=[]), "strategy.shadows", "at least 1"),
         (with_strategy(kind="bandit", floor=0.6), "strategy.floor", "nothing to learn"),
         (with_strategy(kind="nope"), "strategy", "kind"),

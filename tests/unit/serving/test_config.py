@@ -43,3 +43,10 @@ def test_invalid_configs_name_the_field(data: dict[str, object], message: str) -
 def test_unreadable_yaml(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read"):
         load_config(tmp_path / "missing.yaml")
+
+
+@pytest.mark.parametrize("seconds", [0, -5])
+def test_canary_check_interval_must_be_positive(seconds: float) -> None:
+    with pytest.raises(ConfigError, match="canary_check_s: Input should be greater than 0"):
+        parse_config({"endpoints": True, "canary_check_s": seconds})
+    assert parse_config({"endpoints": True}).canary_check_s == 10.0
