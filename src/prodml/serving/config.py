@@ -113,6 +113,24 @@ class ModelConfig(_Strict):
         return re.split(r"[@/]", ref, maxsplit=1)[0]
 
 
+class EndpointModelsConfig(_Strict):
+    """How the models behind endpoint variants are served: an endpoint names registered
+    versions, and these settings apply to every one of them."""
+
+    batching: BatchingConfig = BatchingConfig()
+    timeout_s: float | None = Field(default=None, gt=0, description="overrides request_timeout_s")
+    compiled: bool = Field(default=False, description="LightGBM variants: see ModelConfig")
+
+    def for_variant(self, ref: str, name: str) -> ModelConfig:
+        return ModelConfig(
+            ref=ref,
+            name=name,
+            batching=self.batching,
+            timeout_s=self.timeout_s,
+            compiled=self.compiled,
+        )
+
+
 class FeatureStoreConfig(_Strict):
     """The feature store that ``feature_service`` models read (see ``prodml.features``)."""
 
@@ -163,6 +181,7 @@ class ServerConfig(_Strict):
         default=False, description="serve every endpoint of the EndpointStore (true) or these"
     )
     endpoint_poll_s: float = Field(default=2.0, gt=0, description="endpoint change check interval")
+    endpoint_models: EndpointModelsConfig = EndpointModelsConfig()
     canary_check_s: float = Field(
         default=10.0, gt=0, allow_inf_nan=False, description="how often served canaries are judged"
     )

@@ -63,6 +63,7 @@ class DataPlane:
         self.repository = ModelRepository()
         self.clock = clock
         self.stopping = False
+        self.started = False  # start() finished: every model loaded or failed, endpoints routable
         self.in_flight = 0
         self._configs = {m.served_name: m for m in config.models}
         self._watch: asyncio.Task[None] | None = None
@@ -99,6 +100,7 @@ class DataPlane:
         self._flusher = asyncio.get_running_loop().create_task(self._flush_metrics())
         if any(c.watch_alias for c in self._configs.values()):
             self._watch = asyncio.get_running_loop().create_task(self._watch_aliases())
+        self.started = True
 
     async def stop(self) -> None:
         """Stop being ready, let in-flight requests finish, stop every batcher."""
@@ -120,7 +122,9 @@ class DataPlane:
 
     @property
     def ready(self) -> bool:
-        return not self.stopping and self.repository.all_ready
+        # ``started`` too: endpoint variants are expected one by one and routed only after
+        # all have loaded, so "every expected model is ready" alone turns true too early.
+        return self.started and not self.stopping and self.repository.all_ready
 
     async def _load(self, cfg: ModelConfig) -> ServedModel | None:
         name = cfg.served_name

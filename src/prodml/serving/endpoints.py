@@ -183,7 +183,9 @@ class EndpointRouting:
             if self._models.get(name) == variant.model:
                 continue
             self.repository.expect(name)
-            served = await self._load_model(ModelConfig(ref=variant.model, name=name))
+            served = await self._load_model(
+                self.config.endpoint_models.for_variant(variant.model, name)
+            )
             if served is not None:
                 self._models[name] = variant.model
 
