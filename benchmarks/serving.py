@@ -1,9 +1,11 @@
 """Serving benchmark: prodml serve on the standard bench model, driven by the shared loadgen.
 
 Serves ``<bench>/model/model.txt`` (LightGBM binary, 200 trees, 30 features) with 2 workers on
-each HTTP server named by ``--servers`` (``uvicorn``: ``prodml.serving.run_server`` as it is;
-``fast``: the same app on ``prodml.serving.rest.fastserver``), all at once on neighbouring ports,
-and measures each point on one server right after the other, closed loop with wrk:
+each server named by ``--servers`` (``uvicorn``: ``prodml.serving.run_server`` as it is;
+``fast``: the same app on ``prodml.serving.rest.fastserver``; either with ``+FEATURE``s: ``log``,
+``registry``, ``endpoint``, ``shadow``/``shadowN``, ``compiled``, see ``serving_variants.py``),
+all at once on neighbouring ports, and measures each point on one server right after the other,
+closed loop with wrk:
 
 - V2 JSON, 1 row x 64 connections, 1 row x 1 connection, 100 rows x 32 connections (loadgen.py);
 - V2 binary tensors, 100 rows x 32 connections (wrk with a Lua script written here);
@@ -11,11 +13,14 @@ and measures each point on one server right after the other, closed loop with wr
 
 ``--baselines`` also runs MLServer with adaptive batching (``run_baselines.sh mlserver:batch``,
 venvs under ``--venv-root``) at the same JSON points, so ratios come from one session on one
-machine; ``--write docs/benchmarks.md`` writes the side-by-side table and the command. The bench
-folder is read-only: it is copied to /tmp first.
+machine; ``--write docs/benchmarks.md`` writes the side-by-side table, each feature against the
+same server without it (log on vs off, endpoint vs plain, shadow vs endpoint), what each server
+did (requests, rows, log rows, shadow requests; from its ``/metrics`` and its log) and the
+command. The bench folder is read-only: it is copied to /tmp first.
 
     python benchmarks/serving.py --duration 5 --servers fast      # smoke run
-    python benchmarks/serving.py --duration 10 --warmup 3 --baselines --write docs/benchmarks.md
+    python benchmarks/serving.py --duration 10 --warmup 3 --baselines --write docs/benchmarks.md \
+        --servers fast,uvicorn,uvicorn+log,uvicorn+registry,uvicorn+endpoint,uvicorn+shadow
 """
 
 from __future__ import annotations
@@ -24,18 +29,32 @@ import argparse
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import orjson
+from serving_variants import (
+    Results,
+    Sanity,
+    ServerState,
+    ServerVariant,
+    compare_answers,
+    comparisons,
+    count_log,
+    feature_notes,
+    features_section,
+    first_output,
+    prepare,
+    scrape,
+    server_config,
+)
 
 SHARED = Path("/work/shared/bench")
 
@@ -47,24 +66,18 @@ def copy_bench(dest: Path) -> Path:
 
 
 def start_server(
-    bench: Path, port: int, workers: int, batch: int, log: Path, server: str = "uvicorn"
+    bench: Path,
+    variant: ServerVariant,
+    state: ServerState,
+    port: int,
+    args: argparse.Namespace,
+    log: Path,
 ) -> subprocess.Popen[bytes]:
-    config = {
-        "host": "127.0.0.1",
-        "port": port,
-        "grpc_port": None,
-        "workers": workers,
-        "models": [
-            {
-                "name": "lgbm",
-                "path": str(bench / "model" / "model.txt"),
-                "batching": {"max_batch_size": batch},
-            }
-        ],
-    }
-    cfg = Path(tempfile.mkdtemp(prefix="prodml-bench-")) / "serve.json"
+    model = bench / "model" / "model.txt"
+    config = server_config(variant, state, port, args.workers, args.max_batch_size, model)
+    cfg = state.root / "serve.json"
     cfg.write_text(json.dumps(config))  # JSON is YAML
-    if server == "uvicorn":
+    if variant.kind == "uvicorn":
         code = (
             "from prodml.serving import load_config, run_server; "
             f"run_server(load_config({str(cfg)!r}))"
@@ -72,7 +85,7 @@ def start_server(
         argv = [sys.executable, "-c", code]
     else:
         argv = [sys.executable, __file__, "--serve-fast", str(cfg)]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "OMP_NUM_THREADS": "1", **state.env}
     proc = subprocess.Popen(
         argv,
         env=env,
@@ -80,15 +93,24 @@ def start_server(
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+    # Ready means answering the benchmark's request, several times in a row: each connection
+    # lands on any worker, a worker reports ready once its models are loaded, and an endpoint
+    # answers only a moment later (its routes are swapped in after its models load).
+    row = json.loads((bench / "model" / "sample_rows.json").read_text())[:1]
+    deadline, answered = time.monotonic() + 60, 0
+    while time.monotonic() < deadline and proc.poll() is None:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/health/ready", timeout=1):
-                return proc
-        except OSError:
+            first_output(port, row, timeout=1)
+        except OSError:  # refused, or 503 / 404 (urllib's HTTPError is an OSError)
+            answered = 0
             time.sleep(0.2)
+            continue
+        answered += 1
+        if answered == 8:
+            return proc
     stop_server(proc)
-    raise SystemExit(f"server did not become ready; see {log}")
+    tail = log.read_text(errors="replace").strip().splitlines()[-5:]
+    raise SystemExit(f"server {variant.name} did not become ready; {log} ends:\n" + "\n".join(tail))
 
 
 def _fast_worker(cfg: str, port: int) -> None:
@@ -106,12 +128,11 @@ def _fast_worker(cfg: str, port: int) -> None:
 
     async def main() -> None:
         app = build_app(DataPlane(config))
-        infer = getattr(app, "infer", None) or app._infer  # public once app.py has the patch
         limits = HttpLimits(
             max_body_bytes=config.max_body_bytes, drain_s=config.graceful_shutdown_s
         )
         sock = reuseport_socket(config.host, port)
-        await serve_asgi(app, [sock], infer=infer, limits=limits)
+        await serve_asgi(app, [sock], infer=app.infer, limits=limits)
 
     uvloop.run(main())
 
@@ -279,37 +300,57 @@ print(json.dumps({{"us_per_call": dt / k * 1e6, "rows_s": k * {rows} / dt}}))
     return json.loads(out)  # type: ignore[no-any-return]
 
 
-def run_prodml(bench: Path, servers: list[str], args: argparse.Namespace) -> dict[str, Any]:
-    """Every point against prodml on each HTTP server (uvicorn, fast), 2 workers each.
+def run_prodml(
+    bench: Path, variants: list[ServerVariant], args: argparse.Namespace
+) -> tuple[Results, dict[ServerVariant, Sanity]]:
+    """Every point against prodml on each server (uvicorn, fast, with features), 2 workers each.
 
     All servers run at once on neighbouring ports and each point is measured on one right after
-    the other, so drifting load on a shared box hits both sides of a comparison alike.
+    the other, so drifting load on a shared box hits both sides of a comparison alike. Before
+    the load, every server answers the same 100 rows (the endpoint servers' primary answers are
+    compared with the plain server's); after it, each server's counters and prediction log say
+    what it did.
     """
-    procs: dict[str, tuple[int, subprocess.Popen[bytes]]] = {}
-    results: dict[str, dict[str, dict[str, float]]] = {f"prodml {s}": {} for s in servers}
+    procs: dict[ServerVariant, tuple[int, subprocess.Popen[bytes]]] = {}
+    states: dict[ServerVariant, ServerState] = {}
+    results: Results = {f"prodml {v.name}": {} for v in variants}
+    sanity = {v: Sanity() for v in variants}
+    model = bench / "model"
     try:
-        for i, server in enumerate(servers):
-            log = bench / "results" / f"prodml-{server}-server.log"
+        for i, variant in enumerate(variants):
+            states[variant] = prepare(variant, model / "model.txt", model / "sample_rows.json")
+            log = bench / "results" / f"prodml-{variant.name}-server.log"
+            sanity[variant].server_log = log
             port = args.port + i
-            procs[server] = (
-                port,
-                start_server(bench, port, args.workers, args.max_batch_size, log, server),
-            )
+            procs[variant] = (port, start_server(bench, variant, states[variant], port, args, log))
+        rows = json.loads((model / "sample_rows.json").read_text())[:100]
+        answers = {v: first_output(port, rows) for v, (port, _) in procs.items()}
+        expected = json.loads((model / "expected_preds.json").read_text())
+        for variant, verdict in compare_answers(answers, expected).items():
+            sanity[variant].same_answers = verdict
         for point in filter(None, args.points.split(",")):
-            rows, conc = (int(v) for v in point.split("x"))
-            for server, (port, proc) in procs.items():
-                out = bench / "results" / f"prodml-{server}.jsonl"
-                r = loadgen(bench, port, rows, conc, args, proc.pid, out)
-                results[f"prodml {server}"][f"json {point}"] = r
+            rows_per, conc = (int(v) for v in point.split("x"))
+            for variant, (port, proc) in procs.items():
+                out = bench / "results" / f"prodml-{variant.name}.jsonl"
+                r = loadgen(bench, port, rows_per, conc, args, proc.pid, out)
+                results[f"prodml {variant.name}"][f"json {point}"] = r
         for point in filter(None, args.binary.split(",")):
-            rows, conc = (int(v) for v in point.split("x"))
-            for server, (port, _) in procs.items():
-                r = wrk_binary(bench, port, rows, conc, args)
-                results[f"prodml {server}"][f"binary {point}"] = r
+            rows_per, conc = (int(v) for v in point.split("x"))
+            for variant, (port, _) in procs.items():
+                r = wrk_binary(bench, port, rows_per, conc, args)
+                results[f"prodml {variant.name}"][f"binary {point}"] = r
+        time.sleep(1.5)  # every worker publishes its tallies each second; /metrics merges them
+        for variant, (port, _) in procs.items():
+            scrape(port, sanity[variant])
     finally:
         for _, proc in procs.values():
-            stop_server(proc)
-    return results
+            stop_server(proc)  # graceful: each worker writes the rest of its log first
+        for variant, state in states.items():
+            sanity[variant].read_server_log()
+            if state.log_dir is not None and state.log_dir.exists():
+                count_log(state.log_dir, sanity[variant])
+            state.remove()
+    return results, sanity
 
 
 def run_mlserver(bench: Path, args: argparse.Namespace) -> dict[str, dict[str, float]]:
@@ -423,13 +464,16 @@ def main() -> None:
     ap.add_argument("--bench", type=Path, default=Path("/tmp/bench"))
     ap.add_argument("--port", type=int, default=8765)
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--max-batch-size", type=int, default=64)
+    ap.add_argument("--max-batch-size", type=int, default=256)
     ap.add_argument("--duration", type=int, default=5)
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--points", default="1x64,1x1,100x32", help="ROWSxCONNECTIONS, JSON V2")
     ap.add_argument("--binary", default="100x32", help="ROWSxCONNECTIONS, binary V2 ('' = skip)")
     ap.add_argument(
-        "--servers", default="fast,uvicorn", help="HTTP servers to run prodml on: fast, uvicorn"
+        "--servers",
+        default="fast,uvicorn",
+        help="servers to run prodml on: fast or uvicorn, each with optional +log, +registry, "
+        "+endpoint, +shadow (+shadowN: N%% mirrored), +compiled",
     )
     ap.add_argument("--baselines", action="store_true", help="also run mlserver:batch")
     ap.add_argument("--venv-root", default="/tmp/venvs", help="where run_baselines.sh finds venvs")
@@ -439,11 +483,18 @@ def main() -> None:
     if args.serve_fast:
         serve_fast(args.serve_fast)
         return
+    variants = [ServerVariant.parse(s) for s in args.servers.split(",") if s]
+    names = [v.name for v in variants]
+    if len(set(names)) != len(names):
+        raise SystemExit(f"--servers names a server twice: {', '.join(names)}")
+    if args.binary and shutil.which("wrk") is None:
+        raise SystemExit("the binary points need wrk on PATH (apt-get install wrk), or --binary ''")
     bench = copy_bench(args.bench)
     (bench / "results").mkdir(exist_ok=True)
     started = time.strftime("%Y-%m-%d %H:%M")
-    columns: dict[str, dict[str, dict[str, float]]] = {}
-    columns.update(run_prodml(bench, [s for s in args.servers.split(",") if s], args))
+    columns: Results = {}
+    served, sanity = run_prodml(bench, variants, args)
+    columns.update(served)
     if args.baselines:
         columns["mlserver batch"] = run_mlserver(bench, args)
     ceiling = {rows: inproc(bench, rows) for rows in (1, 100)}
@@ -461,23 +512,28 @@ def main() -> None:
     points += [f"binary {p}" for p in filter(None, args.binary.split(","))]
     lines = table(columns, points)
     checks = targets(columns, ceiling)
-    print("\n".join([*lines, "", *checks]))
+    feature_table, claims = comparisons(columns, variants, points)
+    did = [line for v in variants for line in sanity[v].lines(f"prodml {v.name}")]
+    print("\n".join([*lines, "", *checks, "", *feature_table, "", *claims, "", *did]))
     if args.write is not None:
-        command = "python benchmarks/serving.py " + " ".join(sys.argv[1:])
-        args.write.write_text(render_doc(started, command, lines, checks, args))
+        command = "python benchmarks/serving.py " + shlex.join(sys.argv[1:])
+        features = [*feature_notes(variants, args.max_batch_size), *feature_table, "", *claims]
+        doc = render_doc(started, command, lines, checks, args)
+        args.write.write_text(doc + features_section(features, did))
 
 
 def render_doc(
     started: str, command: str, lines: list[str], checks: list[str], args: argparse.Namespace
 ) -> str:
+    engine = "wrk" if shutil.which("wrk") else "its Python engine: no wrk on PATH"
     return "\n".join(
         [
             "# Serving benchmark: prodml side by side",
             "",
             f"One run on one box ({os.cpu_count()} cores, {started}), every server measured in the "
-            "same session with the shared load generator (`/work/shared/bench/loadgen.py`, wrk, "
-            f"closed loop, {args.duration} s per point after {args.warmup} s warm-up). The box is "
-            "shared and noisy: compare ratios within this table, not with other runs.",
+            f"same session with the shared load generator (`/work/shared/bench/loadgen.py`, "
+            f"{engine}, closed loop, {args.duration} s per point after {args.warmup} s warm-up). "
+            "The box is shared and noisy: compare ratios within this table, not with other runs.",
             "",
             "```",
             command,
@@ -490,7 +546,8 @@ def render_doc(
             "`run_baselines.sh mlserver:batch`.",
             "- **in-process predict**: `Booster.predict` in a loop, no HTTP (the ceiling). "
             "All servers run with `OMP_NUM_THREADS=1`; prodml batches up to "
-            f"{args.max_batch_size} rows.",
+            f"{args.max_batch_size} rows (`--max-batch-size`; at 64, the earlier default, a "
+            "100-row request was split in two batches).",
             "",
             "Points are `ROWSxCONNECTIONS`; `json` is V2 JSON, `binary` the V2 binary tensor "
             "extension.",
