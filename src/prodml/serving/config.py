@@ -186,6 +186,11 @@ class ServerConfig(_Strict):
         default=10.0, gt=0, allow_inf_nan=False, description="how often served canaries are judged"
     )
     shadow_queue_size: int = Field(default=256, ge=1, description="mirrored requests waiting")
+    max_pending_served: int = Field(
+        default=200_000,
+        ge=1,
+        description="served records (one per answered row) waiting to be written; beyond: dropped",
+    )
 
     @model_validator(mode="after")
     def _unique_names(self) -> ServerConfig:

@@ -18,6 +18,7 @@ prodml_feature_rows_total             counter    model (entity rows looked up on
 prodml_feature_missing_entities_total counter    model (entity row x feature view not found)
 prodml_feature_stale_values_total     counter    model (rows older than the view's TTL)
 prodml_shadow_requests_total          counter    endpoint, variant, outcome (ok|error|dropped)
+prodml_served_records_dropped_total   counter    endpoint (max_pending_served were waiting)
 ===================================== =========  ===========================================
 
 With several worker processes, ``PROMETHEUS_MULTIPROC_DIR`` is set before the workers start and
@@ -155,6 +156,12 @@ class ServingMetrics:
             "prodml_shadow_requests",
             "Requests mirrored to shadow variants, by outcome (dropped: queue full).",
             ("endpoint", "variant", "outcome"),
+            registry=r,
+        )
+        self.served_dropped = Counter(
+            "prodml_served_records_dropped",
+            "Served records (one per answered row) not written: max_pending_served were waiting.",
+            ("endpoint",),
             registry=r,
         )
         # Hot-path tallies in plain Python; ``flush`` moves them into prometheus_client (whose
