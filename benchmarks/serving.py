@@ -76,15 +76,9 @@ def start_server(
     model = bench / "model" / "model.txt"
     config = server_config(variant, state, port, args.workers, args.max_batch_size, model)
     cfg = state.root / "serve.json"
+    config["http_server"] = variant.kind
     cfg.write_text(json.dumps(config))  # JSON is YAML
-    if variant.kind == "uvicorn":
-        code = (
-            "from prodml.serving import load_config, run_server; "
-            f"run_server(load_config({str(cfg)!r}))"
-        )
-        argv = [sys.executable, "-c", code]
-    else:
-        argv = [sys.executable, __file__, "--serve-fast", str(cfg)]
+    argv = [sys.executable, "-c", "from prodml.cli.main import run; run()", "serve", "-f", str(cfg)]
     env = {**os.environ, "OMP_NUM_THREADS": "1", **state.env}
     proc = subprocess.Popen(
         argv,
@@ -111,58 +105,6 @@ def start_server(
     stop_server(proc)
     tail = log.read_text(errors="replace").strip().splitlines()[-5:]
     raise SystemExit(f"server {variant.name} did not become ready; {log} ends:\n" + "\n".join(tail))
-
-
-def _fast_worker(cfg: str, port: int) -> None:
-    """One worker as ``server.serve`` runs it once switched to the fast server (see
-    docs/benchmarks.md for the patch): the same app, served by ``serve_asgi``."""
-    import uvloop
-
-    from prodml.serving import load_config
-    from prodml.serving.dataplane import DataPlane
-    from prodml.serving.rest import build_app
-    from prodml.serving.rest.fastserver import HttpLimits, serve_asgi
-    from prodml.serving.server import reuseport_socket
-
-    config = load_config(cfg)
-
-    async def main() -> None:
-        app = build_app(DataPlane(config))
-        limits = HttpLimits(
-            max_body_bytes=config.max_body_bytes, drain_s=config.graceful_shutdown_s
-        )
-        sock = reuseport_socket(config.host, port)
-        await serve_asgi(app, [sock], infer=app.infer, limits=limits)
-
-    uvloop.run(main())
-
-
-def serve_fast(cfg: str) -> None:
-    """``run_server`` with fast-server workers: spawn them, forward SIGTERM, wait."""
-    import multiprocessing as mp
-
-    from prodml.serving import load_config
-
-    config = load_config(cfg)
-    metrics_dir = tempfile.TemporaryDirectory(prefix="prodml-metrics-")
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir.name
-    ctx = mp.get_context("spawn")
-    procs = [
-        ctx.Process(target=_fast_worker, args=(cfg, config.port)) for _ in range(config.workers)
-    ]
-    for p in procs:
-        p.start()
-
-    def on_signal(signum: int, _frame: object) -> None:
-        for p in procs:
-            if p.pid is not None and p.is_alive():
-                os.kill(p.pid, signal.SIGTERM)
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    for p in procs:
-        p.join()
-    metrics_dir.cleanup()
 
 
 def stop_server(proc: subprocess.Popen[bytes]) -> None:
@@ -478,11 +420,7 @@ def main() -> None:
     ap.add_argument("--baselines", action="store_true", help="also run mlserver:batch")
     ap.add_argument("--venv-root", default="/tmp/venvs", help="where run_baselines.sh finds venvs")
     ap.add_argument("--write", type=Path, help="write the side-by-side table to this markdown file")
-    ap.add_argument("--serve-fast", metavar="CONFIG", help=argparse.SUPPRESS)
     args = ap.parse_args()
-    if args.serve_fast:
-        serve_fast(args.serve_fast)
-        return
     variants = [ServerVariant.parse(s) for s in args.servers.split(",") if s]
     names = [v.name for v in variants]
     if len(set(names)) != len(names):

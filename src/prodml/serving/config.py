@@ -121,11 +121,17 @@ class EndpointModelsConfig(_Strict):
     timeout_s: float | None = Field(default=None, gt=0, description="overrides request_timeout_s")
     compiled: bool = Field(default=False, description="LightGBM variants: see ModelConfig")
 
-    def for_variant(self, ref: str, name: str) -> ModelConfig:
+    def for_variant(self, ref: str, name: str, *, shadow: bool = False) -> ModelConfig:
+        """The model config of one variant. A shadow's batches run in a thread: its predictions
+        never hold the event loop that answers the primary's requests (the model library
+        releases the GIL while it computes)."""
+        batching = self.batching
+        if shadow and batching.executor == "inline":
+            batching = batching.model_copy(update={"executor": "thread"})
         return ModelConfig(
             ref=ref,
             name=name,
-            batching=self.batching,
+            batching=batching,
             timeout_s=self.timeout_s,
             compiled=self.compiled,
         )

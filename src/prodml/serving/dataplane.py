@@ -39,6 +39,7 @@ from prodml.serving.metadata import model_metadata, repository_index, server_met
 from prodml.serving.metrics import ServingMetrics
 from prodml.serving.predictions import RequestTracker
 from prodml.serving.predictor import Array, Columns
+from prodml.serving.process import tune_garbage_collection
 from prodml.serving.repository import ModelRepository, ServedModel
 from prodml.serving.sources import ClosableLoader, DefaultLoader, ModelLoader
 from prodml.serving.status import status_of
@@ -56,8 +57,13 @@ class DataPlane:
         loader: ModelLoader | None = None,
         metrics: ServingMetrics | None = None,
         clock: Callable[[], float] = time.monotonic,
+        *,
+        tune_gc: bool = False,
     ) -> None:
         self.config = config
+        # A serving process's own worker (not a test or an embedding app) tunes the process's
+        # garbage collection once its models are loaded.
+        self.tune_gc = tune_gc
         self.loader = loader or DefaultLoader()
         self.metrics = metrics or ServingMetrics()
         self.repository = ModelRepository()
@@ -101,6 +107,8 @@ class DataPlane:
         if any(c.watch_alias for c in self._configs.values()):
             self._watch = asyncio.get_running_loop().create_task(self._watch_aliases())
         self.started = True
+        if self.tune_gc:
+            tune_garbage_collection()
 
     async def stop(self) -> None:
         """Stop being ready, let in-flight requests finish, stop every batcher."""

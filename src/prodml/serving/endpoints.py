@@ -50,6 +50,7 @@ from prodml.routing import (
     FeedbackResult,
     LiveRouters,
     Served,
+    ShadowStrategy,
     SqlFeedbackStore,
 )
 from prodml.routing.canary import AliasMover
@@ -113,6 +114,7 @@ class EndpointRouting:
         self._tasks: list[asyncio.Task[None]] = []
         self._shadow: Shadow | None = None
         self._registry = registry
+        self._shadows_served: set[str] = set()  # variants loaded as shadows (off the loop)
         self.canaries: CanaryWatch | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -188,16 +190,22 @@ class EndpointRouting:
         self._generation = generation
 
     async def _load_variants(self, spec: EndpointSpec) -> None:
+        strategy = spec.strategy
+        shadows = set(strategy.shadows) if isinstance(strategy, ShadowStrategy) else set()
         for variant in spec.variants:
             name = variant_model_name(spec.name, variant.name)
-            if self._models.get(name) == variant.model:
+            shadow = variant.name in shadows
+            if self._models.get(name) == variant.model and (name in self._shadows_served) == shadow:
                 continue
             self.repository.expect(name)
-            served = await self._load_model(
-                self.config.endpoint_models.for_variant(variant.model, name)
-            )
+            config = self.config.endpoint_models.for_variant(variant.model, name, shadow=shadow)
+            served = await self._load_model(config)
             if served is not None:
                 self._models[name] = variant.model
+                if shadow:
+                    self._shadows_served.add(name)
+                else:
+                    self._shadows_served.discard(name)
 
     def _canary_names(self) -> list[str]:
         return [n for n, s in self._specs.items() if isinstance(s.strategy, CanaryStrategy)]

@@ -61,19 +61,21 @@ async def serve(
     sockets: list[socket.socket] | None = None,
     grpc_port: int | None = None,
     started: Any = None,
+    own_process: bool = False,
 ) -> None:
     """Serve until told to stop (uvicorn's signal handling in the main thread).
 
     ``sockets`` are listening sockets to serve on (default: bind ``config.host:port``);
     ``grpc_port`` overrides ``config.grpc_port``; ``started(server, app, grpc_port)`` is called
-    once both listen (the in-process test server uses it).
+    once both listen (the in-process test server uses it). ``own_process``: this process only
+    serves, so it may tune process-wide settings (garbage collection) once models are loaded.
     """
     import uvicorn
 
     from prodml.serving.dataplane import DataPlane
     from prodml.serving.rest import build_app
 
-    dataplane = DataPlane(config, loader)
+    dataplane = DataPlane(config, loader, tune_gc=own_process)
     port = config.grpc_port if grpc_port is None else grpc_port
     grpc_server: Any = None
     bound_grpc: list[int] = []
@@ -151,7 +153,7 @@ def _worker_main(
 
     sock = reuseport_socket(config.host, port)
     asyncio.set_event_loop_policy(None)
-    uvloop.run(serve(config, loader=loader, sockets=[sock], grpc_port=grpc_port))
+    uvloop.run(serve(config, loader=loader, sockets=[sock], grpc_port=grpc_port, own_process=True))
 
 
 def run_server(config: ServerConfig, loader: ModelLoader | None = None) -> None:
@@ -168,7 +170,7 @@ def run_server(config: ServerConfig, loader: ModelLoader | None = None) -> None:
     if workers == 1:
         import uvloop
 
-        uvloop.run(serve(config, loader=loader))
+        uvloop.run(serve(config, loader=loader, own_process=True))
         return
     _supervise(config, loader, workers)
 
