@@ -1,7 +1,7 @@
 """The tracked path's bookkeeping: request ids, and what becomes of a request that has one.
 
 **Request ids.** A request's id is the client's (V2 ``id``, else the ``X-Request-Id`` header,
-else gRPC ``x-request-id`` metadata), or a fresh UUID (32 hex digits) when it gives none. The
+else gRPC ``x-request-id`` metadata), or a fresh id (32 hex digits) when it gives none. The
 response echoes it (V2 ``id`` and the ``X-Request-Id`` header). A log row and the feedback API
 use **row ids**: the request id itself for a one-row request, ``"<request id>/<i>"`` (``i`` from
 0) for row ``i`` of a request of several rows. Send feedback by those ids. A shadow variant's

@@ -50,7 +50,7 @@ def request_context(
     request: Request, request_id: str | None = None, params: Parameters | None = None
 ) -> RequestContext:
     """The context of a tracked request: its id (the given one, else ``X-Request-Id``, else a
-    new UUID), its headers, and its parameters (default: the query string)."""
+    new id), its headers, and its parameters (default: the query string)."""
     headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in request.headers}
     rid = request_id or headers.get("x-request-id") or new_request_id()
     if params is None:
