@@ -113,6 +113,9 @@ class ModelConfig(_Strict):
         return re.split(r"[@/]", ref, maxsplit=1)[0]
 
 
+_SHADOW_BATCH_DELAY_MS = 20.0
+
+
 class EndpointModelsConfig(_Strict):
     """How the models behind endpoint variants are served: an endpoint names registered
     versions, and these settings apply to every one of them."""
@@ -122,12 +125,24 @@ class EndpointModelsConfig(_Strict):
     compiled: bool = Field(default=False, description="LightGBM variants: see ModelConfig")
 
     def for_variant(self, ref: str, name: str, *, shadow: bool = False) -> ModelConfig:
-        """The model config of one variant. A shadow's batches run in a thread: its predictions
-        never hold the event loop that answers the primary's requests (the model library
-        releases the GIL while it computes)."""
+        """The model config of one variant.
+
+        A shadow answers nobody, so its latency does not matter and its cost must stay off the
+        primary's path: its requests wait up to ``_SHADOW_BATCH_DELAY_MS`` to be predicted
+        together (one prediction per window instead of one per request), in a thread (the
+        model library releases the GIL while it computes, so the event loop that answers the
+        primary's requests is not held).
+        """
         batching = self.batching
-        if shadow and batching.executor == "inline":
-            batching = batching.model_copy(update={"executor": "thread"})
+        if shadow:
+            batching = batching.model_copy(
+                update={
+                    "mode": "fixed",
+                    "max_batch_delay_ms": max(batching.max_batch_delay_ms, _SHADOW_BATCH_DELAY_MS),
+                    "executor": "thread",
+                    "max_concurrent_batches": 1,
+                }
+            )
         return ModelConfig(
             ref=ref,
             name=name,

@@ -111,6 +111,7 @@ class EndpointRouting:
         self._dropped_warned_at = -math.inf
         self._flush_lock = asyncio.Lock()
         self._shadows: asyncio.Queue[tuple[Any, ...]] = asyncio.Queue(config.shadow_queue_size)
+        self._shadow_tasks: set[asyncio.Task[None]] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._shadow: Shadow | None = None
         self._registry = registry
@@ -142,9 +143,10 @@ class EndpointRouting:
         ]
 
     async def stop(self) -> None:
-        for task in self._tasks:
+        tasks = [*self._tasks, *self._shadow_tasks]  # shadows answer nobody: not waited for
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         await self.flush_served()
         if self.canaries is not None:
             await asyncio.to_thread(self.canaries.close)
@@ -285,19 +287,39 @@ class EndpointRouting:
                 self.metrics.shadow_requests.labels(target.endpoint, variant, "dropped").inc()
 
     async def _shadow_worker(self) -> None:
+        # Mirrored requests run side by side (at most shadow_queue_size at once, beyond the
+        # queue's own bound), so the shadow's batcher merges them into one prediction per batch
+        # window instead of one per request (see EndpointModelsConfig.for_variant).
+        slots = asyncio.Semaphore(self.config.shadow_queue_size)
+        loop = asyncio.get_running_loop()
         while True:
-            endpoint, variant, request_id, columns, logged, rows = await self._shadows.get()
-            served = self.repository.get_or_none(variant_model_name(endpoint, variant))
-            outcome = "error"
-            if served is not None and self._shadow is not None:
-                try:
-                    await self._shadow(served, endpoint, request_id, columns, logged, rows)
-                    outcome = "ok"
-                except asyncio.CancelledError:
-                    raise
-                except Exception:
-                    log.debug("shadow %s of %s failed", variant, endpoint, exc_info=True)
-            self.metrics.shadow_requests.labels(endpoint, variant, outcome).inc()
+            item = await self._shadows.get()
+            await slots.acquire()
+            task = loop.create_task(self._run_shadow(*item))
+            self._shadow_tasks.add(task)
+            task.add_done_callback(self._shadow_tasks.discard)
+            task.add_done_callback(lambda _: slots.release())
+
+    async def _run_shadow(
+        self,
+        endpoint: str,
+        variant: str,
+        request_id: str,
+        columns: Columns,
+        logged: Mapping[str, Any],
+        rows: int,
+    ) -> None:
+        served = self.repository.get_or_none(variant_model_name(endpoint, variant))
+        outcome = "error"
+        if served is not None and self._shadow is not None:
+            try:
+                await self._shadow(served, endpoint, request_id, columns, logged, rows)
+                outcome = "ok"
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.debug("shadow %s of %s failed", variant, endpoint, exc_info=True)
+        self.metrics.shadow_requests.labels(endpoint, variant, outcome).inc()
 
     # -- served records and feedback -----------------------------------------------------------
     def _drop_served(self, endpoint: str, records: int) -> None:
