@@ -140,7 +140,6 @@ class EndpointModelsConfig(_Strict):
                     "mode": "fixed",
                     "max_batch_delay_ms": max(batching.max_batch_delay_ms, _SHADOW_BATCH_DELAY_MS),
                     "executor": "thread",
-                    "max_concurrent_batches": 1,
                 }
             )
         return ModelConfig(
