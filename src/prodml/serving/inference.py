@@ -5,6 +5,7 @@ Tensor data is always a numpy array (object dtype for BYTES); nothing here knows
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,5 +75,5 @@ class RequestContext:
     logs predictions or serves endpoints): its id, headers (lower-case) and parameters."""
 
     request_id: str
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)
     params: Parameters = field(default_factory=dict)

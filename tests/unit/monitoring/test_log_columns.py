@@ -54,13 +54,16 @@ def test_a_request_of_several_rows_becomes_one_row_each_with_row_ids(tmp_path: P
     assert log.stats().accepted == log.stats().written == 3
 
 
-def test_columns_are_stored_with_the_types_the_record_path_stores(tmp_path: Path) -> None:
+def test_columns_keep_the_tensor_dtype_and_the_values_the_record_path_stores(
+    tmp_path: Path,
+) -> None:
     inputs = {
         "f32": np.array([1.5], np.float32),
         "u8": np.array([7], np.uint8),
         "flag": np.array([True]),
         "name": np.array(["ann"], dtype=object),
         "vec": np.array([[1.0, 2.0]]),
+        "vec32": np.array([[1.0, 2.0]], np.float32),
         "wrong_length": np.array([1.0, 2.0]),  # not one value per row: not stored
     }
     record_inputs = {"f32": 1.5, "u8": 7, "flag": True, "name": "ann", "vec": [1.0, 2.0]}
@@ -72,9 +75,26 @@ def test_columns_are_stored_with_the_types_the_record_path_stores(tmp_path: Path
     assert "in_wrong_length" not in columns.column_names
     for name in record_inputs:
         field = f"in_{name}"
-        assert columns.schema.field(field).type == records.schema.field(field).type, name
         assert columns.column(field).to_pylist() == records.column(field).to_pylist()
-    assert columns.schema.field("in_vec").type == pa.list_(pa.float64())
+    stored = {n: columns.schema.field(f"in_{n}").type for n in inputs if n != "wrong_length"}
+    assert stored == {
+        "f32": pa.float32(),  # what the model got, not widened: half the bytes to write
+        "u8": pa.uint8(),
+        "flag": pa.bool_(),
+        "name": pa.string(),
+        "vec": pa.list_(pa.float64()),
+        "vec32": pa.list_(pa.float32()),
+    }
+
+
+def test_requests_sending_different_widths_share_the_wider_type(tmp_path: Path) -> None:
+    with open_log(tmp_path, FakeClock()) as log:
+        log.log_columns(batch("a", 2, inputs={"x": np.array([1.5, 2.5], np.float32)}))
+        log.log_columns(batch("b", 1, inputs={"x": np.array([0.1], np.float64)}))
+        log.log_columns(batch("c", 1, inputs={"x": np.array([3.5], np.float32)}))
+    table = log.read()
+    assert table.schema.field("in_x").type == pa.float64()
+    assert table.column("in_x").to_pylist() == [1.5, 2.5, 0.1, 3.5]
 
 
 def test_batches_with_different_columns_share_one_segment_with_nulls(tmp_path: Path) -> None:

@@ -4,9 +4,9 @@ Each request arrives as a ``PredictionBatch`` of columns; this module expands th
 (row ids, repeated fixed values) and applies exclusion and hashing, with numpy and pyarrow
 doing the per-row work wherever the columns allow:
 
-- numeric and boolean numpy columns are concatenated and handed to Arrow whole (floats are
-  stored as ``double``, integers as ``int64``, as Python values would be); a 2-D column (one
-  vector per row) becomes a list column;
+- numeric and boolean numpy columns are concatenated and handed to Arrow whole, in the dtype
+  the model got (a float32 tensor is stored as ``float``; requests of one kind but different
+  widths share the wider type); a 2-D column (one vector per row) becomes a list column;
 - other columns (strings, lists from feature lookups, hashed columns) go through Python lists;
 - a column whose values have types Arrow cannot put in one column (41 in one request, "41"
   in another) is stored as text for that segment rather than losing its rows; data quality
@@ -25,13 +25,12 @@ from typing import Any
 
 import numpy as np
 
-from prodml.monitoring.log.base import INPUT_PREFIX, OUTPUT_PREFIX, PredictionBatch, row_ids
+from prodml.monitoring.log.base import INPUT_PREFIX, OUTPUT_PREFIX, PredictionBatch
 from prodml.monitoring.log.privacy import RecordPolicy
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
-# numpy kind -> the dtype Arrow would infer from the Python values (floats are double, ...).
-_WIDEN = {"f": np.dtype(np.float64), "i": np.dtype(np.int64), "b": np.dtype(np.bool_)}
+_NUMERIC_KINDS = frozenset("fiub")
 _dtype = attrgetter("dtype")
 _ndim = attrgetter("ndim")
 _size = attrgetter("size")
@@ -60,9 +59,9 @@ def build_table(batches: Sequence[PredictionBatch], times: np.ndarray, policy: R
         array = pa.array(values, kind)
         return array if spread is None else array.take(spread)
 
-    ids = [b.request_id for b in batches]
+    ids = pa.array([b.request_id for b in batches], pa.string())
     columns: dict[str, Any] = {
-        "request_id": pa.array(ids if single else _row_ids(ids, counts), pa.string()),
+        "request_id": ids if spread is None else _row_ids(ids, counts, spread),
         "time": pa.array(
             times if spread is None else np.repeat(times, counts), pa.timestamp("us", tz="UTC")
         ),
@@ -74,10 +73,8 @@ def build_table(batches: Sequence[PredictionBatch], times: np.ndarray, policy: R
     }
     shadows = [b.shadow_of for b in batches]
     if shadows.count(None) != len(shadows):
-        shadow_ids: list[str | None] = []
-        for shadow_of, count in zip(shadows, counts, strict=True):
-            shadow_ids.extend([None] * count if shadow_of is None else row_ids(shadow_of, count))
-        columns["shadow_of"] = pa.array(shadow_ids, pa.string())
+        primaries = pa.array(shadows, pa.string())  # a null stays null
+        columns["shadow_of"] = primaries if spread is None else _row_ids(primaries, counts, spread)
     inputs = [b.inputs for b in batches]
     outputs = [b.outputs for b in batches]
     for prefix, maps in ((INPUT_PREFIX, inputs), (OUTPUT_PREFIX, outputs)):
@@ -91,14 +88,17 @@ def build_table(batches: Sequence[PredictionBatch], times: np.ndarray, policy: R
     return pa.table(columns)
 
 
-def _row_ids(ids: Sequence[str], counts: list[int]) -> list[str]:
-    out: list[str] = []
-    for request_id, count in zip(ids, counts, strict=True):
-        if count == 1:
-            out.append(request_id)
-        else:
-            out.extend(row_ids(request_id, count))
-    return out
+def _row_ids(ids: Any, counts: list[int], spread: Any) -> Any:
+    """``row_ids`` of every request, built by Arrow: ``"<id>/<i>"``, or the id for one row."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    sizes = np.asarray(counts)
+    starts = np.cumsum(sizes) - sizes
+    index = np.arange(int(sizes.sum())) - np.repeat(starts, sizes)
+    repeated = ids.take(spread)
+    numbered = pc.binary_join_element_wise(repeated, pc.cast(pa.array(index), pa.string()), "/")
+    return pc.if_else(pa.array(np.repeat(sizes == 1, sizes)), repeated, numbered)
 
 
 def _names(maps: Sequence[Any]) -> list[str]:
@@ -154,26 +154,24 @@ def _numeric(pieces: list[np.ndarray], counts: list[int], single: bool) -> Any:
     import pyarrow as pa
 
     dtypes = set(map(_dtype, pieces))
-    kinds = {"i" if d.kind == "u" and d.itemsize < 8 else d.kind for d in dtypes}
     # One kind only (ints in one request and floats in another: Arrow decides, as for lists);
-    # unsigned ints that fit int64 are stored as int64, as Python ints would be.
-    kind = kinds.pop() if len(kinds) == 1 else ""
-    if kind not in _WIDEN:
+    # widths differ when clients send different datatypes: the widest is kept.
+    if len({d.kind for d in dtypes}) != 1 or next(iter(dtypes)).kind not in _NUMERIC_KINDS:
         return None
+    dtype = np.result_type(*dtypes)
     if single and set(map(_ndim, pieces)) == {1} and set(map(_size, pieces)) == {1}:
-        # One value per request (the common case): cheaper than concatenating tiny arrays.
-        arrow_type = {"f": pa.float64(), "i": pa.int64(), "b": pa.bool_()}[kind]
-        return pa.array(list(map(np.ndarray.item, pieces)), arrow_type)
-    return _concatenated(pieces, counts, kind)
+        # One value per request (the common case): far cheaper than concatenating tiny arrays.
+        return pa.array(list(map(np.ndarray.item, pieces)), pa.from_numpy_dtype(dtype))
+    return _concatenated(pieces, counts, dtype)
 
 
-def _concatenated(pieces: list[np.ndarray], counts: list[int], kind: str) -> Any:
+def _concatenated(pieces: list[np.ndarray], counts: list[int], dtype: np.dtype[Any]) -> Any:
     import pyarrow as pa
 
     if list(map(len, pieces)) != counts:
         return None
     try:
-        values = np.concatenate(pieces).astype(_WIDEN[kind], copy=False)
+        values = np.concatenate(pieces).astype(dtype, copy=False)
     except ValueError:  # 0-d pieces, or 2-D pieces of different widths
         return None
     if values.ndim == 1:

@@ -6,9 +6,10 @@ cost more than the model does for one row.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl
 
 import orjson
 
@@ -51,13 +52,40 @@ def request_context(
 ) -> RequestContext:
     """The context of a tracked request: its id (the given one, else ``X-Request-Id``, else a
     new id), its headers, and its parameters (default: the query string)."""
-    headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in request.headers}
-    rid = request_id or headers.get("x-request-id") or new_request_id()
+    if not request_id:
+        given = request.header(b"x-request-id")
+        request_id = given.decode("latin-1") if given else new_request_id()
     if params is None:
-        from urllib.parse import parse_qsl
+        params = dict(parse_qsl(request.query.decode("latin-1"))) if request.query else {}
+    return RequestContext(request_id, _Headers(request.headers), params)
 
-        params = dict(parse_qsl(request.query.decode("latin-1")))
-    return RequestContext(rid, headers, params)
+
+class _Headers(Mapping[str, str]):
+    """A request's headers by lower-case name, decoded when first read.
+
+    Only an endpoint that assigns by header reads them; every logged request builds a
+    context, and decoding all of its headers up front was 1.4 us of it.
+    """
+
+    __slots__ = ("_decoded", "_raw")
+
+    def __init__(self, raw: list[tuple[bytes, bytes]]) -> None:
+        self._raw = raw
+        self._decoded: dict[str, str] | None = None
+
+    def _all(self) -> dict[str, str]:
+        if self._decoded is None:
+            self._decoded = {k.decode("latin-1"): v.decode("latin-1") for k, v in self._raw}
+        return self._decoded
+
+    def __getitem__(self, name: str) -> str:
+        return self._all()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
 
 
 def tracking_headers(context: RequestContext, variant: str | None) -> list[tuple[bytes, bytes]]:
