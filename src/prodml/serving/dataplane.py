@@ -239,12 +239,17 @@ class DataPlane:
         start = self.clock()
         target: Target | None = None
         try:
-            target = await self.target(
-                request.model_name,
-                request.model_version,
-                context,
-                lambda: first_row({t.name: t.data for t in request.inputs}),
-            )
+            # A loaded model (no endpoint) without a coroutine: this is the logged hot path.
+            loaded = self.repository.get_or_none(request.model_name, request.model_version)
+            if loaded is not None:
+                target = Target(loaded, request.model_name)
+            else:
+                target = await self.target(
+                    request.model_name,
+                    request.model_version,
+                    context,
+                    lambda: first_row({t.name: t.data for t in request.inputs}),
+                )
             served = target.served
             timeout_s = _timeout(request, timeout_s)
             logged: Mapping[str, Any]

@@ -96,6 +96,8 @@ class ParquetPredictionLog:
         self.flush_interval_s = flush_interval_s
         self.max_buffer_rows = max_buffer_rows
         self.clock = clock or SystemClock()
+        self._monotonic = self.clock.monotonic  # bound once: log_columns runs per request
+        self._sampling = sample_rate < 1.0
         # Import the writer's libraries and run one conversion now: a first flush that spends
         # a second importing pyarrow (whose first Python-to-Arrow conversion also loads pandas)
         # would stretch the crash window by that second.
@@ -131,21 +133,19 @@ class ParquetPredictionLog:
         endpoint name that cannot name a partition); True when queued or sampled out.
         """
         rows = batch.rows
-        if not self.policy.keeps_batch(batch):
+        if self._sampling and not self.policy.keeps_batch(batch):
             with self._lock:
                 self._counts["sampled_out"] += rows
             return True
         known = batch.endpoint in self._endpoints or self._known(batch.endpoint)
         # Stamped now, not when written: the writer may run up to flush_interval_s later.
-        stamp = self.clock.monotonic()
+        stamp = self._monotonic()
         with self._lock:
             if not known or self._closed or self._buffered + rows > self.max_buffer_rows:
                 self._counts["dropped"] += rows
                 return False
             self._buffer.append((batch, stamp))
-            self._buffered += rows
-            self._counts["accepted"] += rows
-            waiting = self._buffered
+            self._buffered = waiting = self._buffered + rows
         if waiting >= self.flush_rows:
             self._wake.set()
         return True
@@ -181,6 +181,7 @@ class ParquetPredictionLog:
         with self._write_lock:
             with self._lock:
                 batch, self._buffer = self._buffer, []
+                self._counts["accepted"] += self._buffered  # counted here, not per request
                 self._buffered = 0
             if not batch:
                 return
@@ -200,6 +201,7 @@ class ParquetPredictionLog:
                         room -= item[0].rows
                     kept = sum(b.rows for b, _ in keep)
                     self._counts["dropped"] += rows - kept
+                    self._counts["accepted"] -= kept  # counted again when next taken
                     self._buffer[:0] = keep
                     self._buffered += kept
 
@@ -254,7 +256,7 @@ class ParquetPredictionLog:
 
     def stats(self) -> LogStats:
         return LogStats(
-            accepted=self._counts["accepted"],
+            accepted=self._counts["accepted"] + self._buffered,
             sampled_out=self._counts["sampled_out"],
             dropped=self._counts["dropped"],
             written=self._written,

@@ -60,6 +60,7 @@ def build_table(batches: Sequence[PredictionBatch], times: np.ndarray, policy: R
         return array if spread is None else array.take(spread)
 
     ids = pa.array([b.request_id for b in batches], pa.string())
+    latencies = [b.latency_ms for b in batches]
     columns: dict[str, Any] = {
         "request_id": ids if spread is None else _row_ids(ids, counts, spread),
         "time": pa.array(
@@ -68,7 +69,9 @@ def build_table(batches: Sequence[PredictionBatch], times: np.ndarray, policy: R
         "variant": per_row([b.variant for b in batches], pa.string()),
         "model_name": per_row([b.model_name for b in batches], pa.string()),
         "model_version": per_row([b.model_version for b in batches], pa.string()),
-        "latency_ms": pa.array(np.repeat([b.latency_ms for b in batches], counts), pa.float64()),
+        "latency_ms": pa.array(
+            latencies if spread is None else np.repeat(latencies, counts), pa.float64()
+        ),
         "status": per_row([b.status for b in batches], pa.string()),
     }
     shadows = [b.shadow_of for b in batches]
