@@ -103,6 +103,50 @@ def test_full_buffer_drops_and_counts_instead_of_blocking(tmp_path: Path) -> Non
     assert not log.log(record(99))  # closed: dropped, not raised
 
 
+def test_a_failed_write_keeps_its_rows_for_the_next_and_bounds_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prodml.monitoring.log import segments
+
+    real = segments.write_segment
+    down = [True]
+
+    def flaky(*args: object) -> str:
+        if down[0]:
+            raise OSError("store unavailable")
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(segments, "write_segment", flaky)
+    log = open_log(tmp_path, FakeClock(), flush_rows=5, max_buffer_rows=8)
+    assert log.log_batch(record(i) for i in range(6)) == 6
+    log.flush()  # fails: the 6 rows stay held, in memory
+    assert log.stats().write_errors >= 1 and log.stats().buffered == 6  # the writer may try too
+    assert log.log_batch(record(i) for i in range(6, 12)) == 2  # room for 2 more, 4 dropped
+    down[0] = False
+    log.close()
+    stats = log.stats()
+    assert (stats.written, stats.dropped, stats.accepted, stats.buffered) == (8, 4, 8, 0)
+    assert sorted(log.read().column("request_id").to_pylist()) == [f"r{i}" for i in range(8)]
+
+
+def test_rows_no_column_can_hold_are_dropped_and_counted_not_retried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prodml.monitoring.log import parquet
+
+    def broken(*args: object) -> None:
+        raise ValueError("cannot convert")
+
+    with open_log(tmp_path, FakeClock()) as log:
+        monkeypatch.setattr(parquet, "build_table", broken)
+        log.log_batch(record(i) for i in range(3))
+        log.flush()
+        monkeypatch.undo()
+        log.log(record(3))
+    stats = log.stats()
+    assert (stats.dropped, stats.write_errors, stats.written) == (3, 1, 1)
+
+
 def test_sampling_is_by_request_id_and_close_to_the_rate(tmp_path: Path) -> None:
     with open_log(tmp_path, FakeClock(), sample_rate=0.25) as log:
         log.log_batch(record(i) for i in range(4000))

@@ -56,7 +56,14 @@ def write_segment(fs: Any, root: str, endpoint: str, day: date, table: Any, now:
     tmp = f"{folder}/.tmp-{name}"
     try:
         with fs.open(tmp, "wb") as fh:
-            pq.write_table(table, fh, compression="zstd", use_dictionary=_dictionary(table))
+            pq.write_table(
+                table,
+                fh,
+                compression="zstd",
+                use_dictionary=_dictionary(table),
+                # Readers prune by time only; min/max of every other column cost 28% of the write.
+                write_statistics=["time"],
+            )
         fs.mv(tmp, final)
     except BaseException:
         if fs.exists(tmp):
