@@ -270,17 +270,8 @@ def run_prodml(
         expected = json.loads((model / "expected_preds.json").read_text())
         for variant, verdict in compare_answers(answers, expected).items():
             sanity[variant].same_answers = verdict
-        for point in filter(None, args.points.split(",")):
-            rows_per, conc = (int(v) for v in point.split("x"))
-            for variant, (port, proc) in procs.items():
-                out = bench / "results" / f"prodml-{variant.name}.jsonl"
-                r = loadgen(bench, port, rows_per, conc, args, proc.pid, out)
-                results[f"prodml {variant.name}"][f"json {point}"] = r
-        for point in filter(None, args.binary.split(",")):
-            rows_per, conc = (int(v) for v in point.split("x"))
-            for variant, (port, _) in procs.items():
-                r = wrk_binary(bench, port, rows_per, conc, args)
-                results[f"prodml {variant.name}"][f"binary {point}"] = r
+        for name, columns in measure(bench, procs, args).items():
+            results[f"prodml {name}"].update(columns)
         time.sleep(1.5)  # every worker publishes its tallies each second; /metrics merges them
         for variant, (port, _) in procs.items():
             scrape(port, sanity[variant])
@@ -293,6 +284,36 @@ def run_prodml(
                 count_log(state.log_dir, sanity[variant])
             state.remove()
     return results, sanity
+
+
+def measure(
+    bench: Path,
+    procs: dict[ServerVariant, tuple[int, subprocess.Popen[bytes]]],
+    args: argparse.Namespace,
+) -> Results:
+    """Every point on every server: --rounds runs each, servers in turn; the median is kept."""
+    points = [("json", p) for p in filter(None, args.points.split(","))]
+    points += [("binary", p) for p in filter(None, args.binary.split(","))]
+    results: Results = {v.name: {} for v in procs}
+    for kind, point in points:
+        rows_per, conc = (int(v) for v in point.split("x"))
+        runs: dict[ServerVariant, list[dict[str, float]]] = {v: [] for v in procs}
+        for _ in range(args.rounds):
+            for variant, (port, proc) in procs.items():
+                if kind == "binary":
+                    runs[variant].append(wrk_binary(bench, port, rows_per, conc, args))
+                    continue
+                out = bench / "results" / f"prodml-{variant.name}.jsonl"
+                runs[variant].append(loadgen(bench, port, rows_per, conc, args, proc.pid, out))
+        for variant, rounds in runs.items():
+            results[variant.name][f"{kind} {point}"] = median_round(rounds)
+    return results
+
+
+def median_round(runs: list[dict[str, float]]) -> dict[str, float]:
+    """The round with the median throughput (the lower middle one of an even count)."""
+    ranked = sorted(runs, key=lambda r: r["req_s"])
+    return ranked[(len(ranked) - 1) // 2]
 
 
 def run_mlserver(bench: Path, args: argparse.Namespace) -> dict[str, dict[str, float]]:
@@ -409,6 +430,9 @@ def main() -> None:
     ap.add_argument("--max-batch-size", type=int, default=256)
     ap.add_argument("--duration", type=int, default=5)
     ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument(
+        "--rounds", type=int, default=1, help="runs of each point per server, in turn; median kept"
+    )
     ap.add_argument("--points", default="1x64,1x1,100x32", help="ROWSxCONNECTIONS, JSON V2")
     ap.add_argument("--binary", default="100x32", help="ROWSxCONNECTIONS, binary V2 ('' = skip)")
     ap.add_argument(

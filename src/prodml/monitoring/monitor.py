@@ -191,8 +191,39 @@ def _reference(version: ModelVersion, reference: object | None) -> DatasetProfil
 
 
 def _features(frame: Any) -> Any:
-    cols = [c for c in frame.columns if c.startswith(INPUT_PREFIX)]
-    return frame[cols].rename(columns=lambda c: c[len(INPUT_PREFIX) :])
+    """The logged inputs by name; a matrix input ``x`` (one vector per row) becomes columns
+    ``x_0, x_1, ...``, the names a profile of the training matrix gives them."""
+    import pandas as pd
+
+    out: dict[str, Any] = {}
+    for column in frame.columns:
+        if not column.startswith(INPUT_PREFIX):
+            continue
+        name, values = column[len(INPUT_PREFIX) :], frame[column]
+        vectors = _vectors(values)
+        if vectors is None:
+            out[name] = values
+        else:
+            out.update({f"{name}_{j}": vectors[:, j] for j in range(vectors.shape[1])})
+    return pd.DataFrame(out, index=frame.index)
+
+
+def _vectors(values: Any) -> Any:
+    """A list column of one width as a 2-D float array (missing rows NaN); else None."""
+    present = values.dropna()
+    if not len(present) or not isinstance(present.iloc[0], list | np.ndarray):
+        return None
+    widths = {len(v) for v in present}
+    if len(widths) != 1:
+        return None
+    width = widths.pop()
+    out = np.full((len(values), width), np.nan)
+    mask = values.notna().to_numpy()
+    try:
+        out[mask] = np.stack(present.to_numpy()).astype(float)
+    except (TypeError, ValueError):
+        return None  # not numbers: left as one column, which quality reports
+    return out
 
 
 def _fit_cbpe(frame: Any, label_column: str, positive: object) -> CBPE | None:

@@ -3,7 +3,8 @@
 Checks, each reported as a ``QualityIssue``:
 
 - ``missing_column`` / ``extra_column``: against the signature's inputs (or the profile's
-  columns when no signature is given);
+  columns when no signature is given); a matrix input ``x`` of shape ``(-1, n)`` is expected
+  as the columns ``x_0 ... x_{n-1}``;
 - ``type_change``: a column's kind (numeric vs categorical) differs from the signature's dtype
   or the profile's;
 - ``missing_values``: missing rate above the reference's rate + ``missing_tolerance``, or any
@@ -23,7 +24,7 @@ import numpy as np
 
 from prodml.profiles import CategoricalProfile, DatasetProfile, NumericProfile
 from prodml.profiles.columns import to_columns
-from prodml.types import Signature
+from prodml.types import Signature, TensorSpec
 
 _OUT_OF_RANGE_ALPHA = 0.001
 
@@ -84,7 +85,8 @@ def check_quality(
     rows = len(next(iter(cols.values()))) if cols else 0
     issues: list[QualityIssue] = []
     ref_cols = reference.columns if reference is not None else {}
-    expected = signature.input_names if signature is not None else list(ref_cols)
+    specs = _input_specs(signature)
+    expected = list(specs) if signature is not None else list(ref_cols)
     for name in expected:
         if name not in cols:
             issues.append(QualityIssue(name, "missing_column", 1.0, 0.0, f"{name!r} is missing"))
@@ -96,8 +98,8 @@ def check_quality(
                 )
     for name, col in cols.items():
         spec_kind, nullable = None, True
-        if signature is not None and name in signature.input_names:
-            spec = signature.input(name)
+        spec = specs.get(name)
+        if spec is not None:
             spec_kind = "categorical" if spec.dtype in ("string", "bool") else "numeric"
             nullable = spec.nullable
         prof = ref_cols.get(name)
@@ -141,6 +143,18 @@ def check_quality(
         if isinstance(prof, CategoricalProfile) and prof.complete:
             issues.extend(_unseen(name, col.values, prof))
     return QualityReport(rows=rows, issues=tuple(issues))
+
+
+def _input_specs(signature: Signature | None) -> dict[str, TensorSpec]:
+    """Each expected column's spec; a matrix input ``x`` of shape ``(-1, n)`` is expected as
+    columns ``x_0 ... x_{n-1}`` (how the monitor reads a logged vector)."""
+    specs: dict[str, TensorSpec] = {}
+    for spec in signature.inputs if signature is not None else ():
+        if len(spec.shape) == 2 and spec.shape[1] > 0:
+            specs.update({f"{spec.name}_{j}": spec for j in range(spec.shape[1])})
+        else:
+            specs[spec.name] = spec
+    return specs
 
 
 def _missing(values: Any, kind: str) -> int:

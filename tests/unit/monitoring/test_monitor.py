@@ -3,6 +3,7 @@ where labels exist and CBPE estimates where they do not, alerts, and the HTML re
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from datetime import UTC, datetime, timedelta
@@ -158,3 +159,36 @@ def test_empty_log_gives_an_empty_result(served: Served) -> None:
     version, _, _ = served
     result = run_monitor(MemoryPredictionLog(), version, start=T0 + timedelta(days=9))
     assert result.windows == [] and result.rows == 0
+
+
+def test_a_matrix_input_is_checked_column_by_column_against_the_training_matrix(
+    tmp_path: Path,
+) -> None:
+    """One FP32 tensor ``input`` of shape (n, 3), as matrix models are served: the log keeps
+    one vector per row; the monitor reads it as ``input_0..2``, the training matrix's names."""
+    from prodml.monitoring.log import ParquetPredictionLog, PredictionBatch
+
+    rng = np.random.default_rng(SEED)
+    train = rng.normal(0, 1, (2000, 3))
+    version = dataclasses.replace(
+        model_version(pd.DataFrame(train, columns=["a", "b", "c"])),
+        signature=Signature((TensorSpec("input", "float32", (-1, 3)),)),
+        profile=DatasetProfile.from_data(train).to_dict(),
+    )
+    clock = FakeClock(T0)
+    with ParquetPredictionLog(tmp_path, clock=clock, flush_interval_s=30) as log:
+        for hour in range(4):
+            for i in range(30):
+                x = rng.normal(0, 1, (10, 3)).astype(np.float32)
+                if hour >= 2:
+                    x[:, 1] += 1.5  # only the second column shifts
+                outputs = {"probability": np.full(10, 0.5)}
+                log.log_columns(PredictionBatch(f"h{hour}-{i}", "churn", 10, {"input": x}, outputs))
+                clock.advance(seconds=120)
+            log.flush()
+    result = run_monitor(log, version, window="1h")
+    assert [w["drift"]["drifted_columns"] for w in result.windows] == [
+        [], [], ["input_1"], ["input_1"]
+    ]  # fmt: skip
+    issues = {i["kind"] for w in result.windows for i in w["quality"]["issues"]}
+    assert not issues & {"missing_column", "extra_column", "type_change"}
