@@ -185,3 +185,16 @@ def test_memory_log_reads_columns_like_the_parquet_log(tmp_path: Path, rows: int
             log.log_columns(batch("b", rows, endpoint="fraud"))
     assert memory.read().to_pylist() == parquet.read().to_pylist()
     assert memory.read(endpoint="fraud").num_rows == rows
+
+
+def test_held_conversions_whose_types_clash_are_written_as_separate_segments(
+    tmp_path: Path,
+) -> None:
+    with open_log(tmp_path, FakeClock(), flush_rows=100) as log:
+        log.log_columns(batch("a", 1, inputs={"x": np.array([41])}))
+        log._step(force=False)  # converted and held: the interval (30 s) is not up
+        log.log_columns(batch("b", 1, inputs={"x": np.array(["forty-one"], dtype=object)}))
+        log.flush()
+    assert log.stats().written == 2 and log.stats().write_errors == 0
+    assert len(list(tmp_path.rglob("segment-*.parquet"))) == 2
+    assert sorted(map(str, log.read().column("in_x").to_pylist())) == ["41", "forty-one"]
