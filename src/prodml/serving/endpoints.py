@@ -104,7 +104,8 @@ class EndpointRouting:
         self.feedback_store: SqlFeedbackStore | None = None
         self.routers: LiveRouters | None = None
         self._specs: dict[str, EndpointSpec] = {}
-        self._models: dict[str, str] = {}  # served name -> model ref
+        # Served name -> the config its model was loaded with (ref, and shadow batching or not).
+        self._loaded: dict[str, ModelConfig] = {}
         self._generation = 0
         self._pending: list[Served] = []  # at most config.max_pending_served
         self._dropped: dict[str, int] = {}  # served records dropped since the last warning
@@ -115,7 +116,6 @@ class EndpointRouting:
         self._tasks: list[asyncio.Task[None]] = []
         self._shadow: Shadow | None = None
         self._registry = registry
-        self._shadows_served: set[str] = set()  # variants loaded as shadows (off the loop)
         self.canaries: CanaryWatch | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -187,7 +187,7 @@ class EndpointRouting:
                 gone = set(old.variant_names) - set(spec.variant_names)
                 for variant in gone:
                     served_name = variant_model_name(name, variant)
-                    self._models.pop(served_name, None)
+                    self._loaded.pop(served_name, None)
                     await self.repository.unload(served_name)
         self._generation = generation
 
@@ -197,17 +197,12 @@ class EndpointRouting:
         for variant in spec.variants:
             name = variant_model_name(spec.name, variant.name)
             shadow = variant.name in shadows
-            if self._models.get(name) == variant.model and (name in self._shadows_served) == shadow:
+            config = self.config.endpoint_models.for_variant(variant.model, name, shadow=shadow)
+            if self._loaded.get(name) == config:
                 continue
             self.repository.expect(name)
-            config = self.config.endpoint_models.for_variant(variant.model, name, shadow=shadow)
-            served = await self._load_model(config)
-            if served is not None:
-                self._models[name] = variant.model
-                if shadow:
-                    self._shadows_served.add(name)
-                else:
-                    self._shadows_served.discard(name)
+            if await self._load_model(config) is not None:
+                self._loaded[name] = config
 
     def _canary_names(self) -> list[str]:
         return [n for n, s in self._specs.items() if isinstance(s.strategy, CanaryStrategy)]
@@ -215,8 +210,10 @@ class EndpointRouting:
     # -- hot path ------------------------------------------------------------------------------
     def model_name(self, served_name: str) -> str:
         """The registered model behind a served name (``churn`` for ``ep:b`` -> ``churn/3``)."""
-        ref = self._models.get(served_name)
-        return served_name if ref is None else ModelRef.parse(ref).name
+        config = self._loaded.get(served_name)
+        if config is None or config.ref is None:
+            return served_name
+        return ModelRef.parse(config.ref).name
 
     def serves(self, name: str) -> bool:
         return name in self._specs
