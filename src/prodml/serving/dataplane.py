@@ -240,10 +240,8 @@ class DataPlane:
         target: Target | None = None
         try:
             # A loaded model (no endpoint) without a coroutine: this is the logged hot path.
-            loaded = self.repository.get_or_none(request.model_name, request.model_version)
-            if loaded is not None:
-                target = Target(loaded, request.model_name)
-            else:
+            target = self.loaded_target(request.model_name, request.model_version)
+            if target is None:
                 target = await self.target(
                     request.model_name,
                     request.model_version,
@@ -270,6 +268,11 @@ class DataPlane:
             response.parameters["variant"] = target.assignment.variant
         return response
 
+    def loaded_target(self, name: str, version: str | None) -> Target | None:
+        """The target when ``name`` is a model already loaded here (no endpoint, no waiting)."""
+        served = self.repository.get_or_none(name, version)
+        return None if served is None else Target(served, name)
+
     async def target(
         self,
         name: str,
@@ -278,9 +281,9 @@ class DataPlane:
         fields: Callable[[], Mapping[str, Any]] | None = None,
     ) -> Target:
         """Who answers a request for ``name``: a served model, or an endpoint's variant."""
-        served = self.repository.get_or_none(name, version)
-        if served is not None:
-            return Target(served, name)
+        loaded = self.loaded_target(name, version)
+        if loaded is not None:
+            return loaded
         endpoints = self.endpoints
         if endpoints is not None and endpoints.serves(name):
             if version is not None:
