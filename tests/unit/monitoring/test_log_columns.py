@@ -198,3 +198,18 @@ def test_held_conversions_whose_types_clash_are_written_as_separate_segments(
     assert log.stats().written == 2 and log.stats().write_errors == 0
     assert len(list(tmp_path.rglob("segment-*.parquet"))) == 2
     assert sorted(map(str, log.read().column("in_x").to_pylist())) == ["41", "forty-one"]
+
+
+def test_compaction_leaves_segments_whose_types_clash_as_they_are(tmp_path: Path) -> None:
+    with open_log(tmp_path, FakeClock(), flush_rows=100) as log:
+        log.log_columns(batch("a", 1, inputs={"x": np.array([41])}))
+        log.flush()
+        log.log_columns(batch("b", 1, inputs={"x": np.array(["forty-one"], dtype=object)}))
+        log.flush()
+        log.log_columns(batch("c", 1, inputs={"x": np.array([42])}))
+        log.flush()
+    before = sorted(tmp_path.rglob("segment-*.parquet"))
+    assert len(before) == 3
+    assert log.compact("churn", T0.date()) == 0
+    assert sorted(tmp_path.rglob("segment-*.parquet")) == before
+    assert log.read().num_rows == 3

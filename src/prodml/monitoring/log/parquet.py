@@ -57,19 +57,6 @@ _CONVERT_ROWS = 2048
 _EPOCH_DAY = date(1970, 1, 1)
 
 
-def _merged(tables: list[Any]) -> list[Any]:
-    """The tables as one (columns unioned, widths widened), or as they are when a column has
-    types no one column can hold (41 in one, "41" in another): then one segment each."""
-    import pyarrow as pa
-
-    if len(tables) == 1:
-        return tables
-    try:
-        return [pa.concat_tables(tables, promote_options="permissive")]
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return tables
-
-
 class ParquetPredictionLog:
     """A prediction log of Parquet segments under a local directory or any fsspec URL.
 
@@ -270,7 +257,7 @@ class ParquetPredictionLog:
         for (endpoint, day), tables in list(self._pending.items()):
             partition_day = _EPOCH_DAY + timedelta(days=day)
             failed = []
-            for table in _merged(tables):
+            for table in segments.merge(tables):
                 try:
                     segments.write_segment(self.fs, self.root, endpoint, partition_day, table, now)
                 except Exception:

@@ -92,14 +92,27 @@ def segments(fs: Any, root: str, endpoint: str, day: date) -> list[str]:
     return sorted(str(p) for p in fs.glob(f"{folder}/segment-*.parquet"))
 
 
+def merge(tables: list[Any]) -> list[Any]:
+    """``tables`` as one (columns unioned by name, widths widened), or as they are when a
+    column has types no one column can hold (41 in one, "41" in another)."""
+    import pyarrow as pa
+
+    if len(tables) == 1:
+        return tables
+    try:
+        return [pa.concat_tables(tables, promote_options="permissive")]
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return tables
+
+
 def compact(fs: Any, root: str, endpoint: str, day: date, now: datetime) -> int:
     """Merge the partition's segments into one; returns how many segments were merged.
 
     The merged segment is renamed into place before the small ones are deleted, so a crash
     in between leaves duplicate rows (never missing ones); run ``compact`` again or
-    de-duplicate by ``request_id`` when reading.
+    de-duplicate by ``request_id`` when reading. Segments that ``merge`` cannot make one are
+    left as they are (0 merged).
     """
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
     small = segments(fs, root, check_endpoint(endpoint), day)
@@ -109,8 +122,10 @@ def compact(fs: Any, root: str, endpoint: str, day: date, now: datetime) -> int:
     for path in small:
         with fs.open(path, "rb") as fh:
             tables.append(pq.read_table(fh))
-    merged = pa.concat_tables(tables, promote_options="permissive").sort_by("time")
-    write_segment(fs, root, endpoint, day, merged, now)
+    merged = merge(tables)
+    if len(merged) > 1:
+        return 0  # a column's types clash across segments: they stay as they are
+    write_segment(fs, root, endpoint, day, merged[0].sort_by("time"), now)
     for path in small:
         fs.rm(path)
     return len(small)
