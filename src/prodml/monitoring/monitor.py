@@ -29,6 +29,7 @@ from prodml.monitoring.quality import check_quality
 from prodml.monitoring.sinks import AlertSink
 from prodml.monitoring.windows import Window, windows_by_count, windows_by_time
 from prodml.profiles import CategoricalProfile, DatasetProfile, NumericProfile
+from prodml.profiles.columns import matrix_columns
 from prodml.registry.model import ModelVersion
 
 _ROWS = re.compile(r"^\s*(\d+)\s*rows?\s*$")
@@ -204,7 +205,8 @@ def _features(frame: Any) -> Any:
         if vectors is None:
             out[name] = values
         else:
-            out.update({f"{name}_{j}": vectors[:, j] for j in range(vectors.shape[1])})
+            names = matrix_columns(name, vectors.shape[1])
+            out.update({column: vectors[:, j] for j, column in enumerate(names)})
     return pd.DataFrame(out, index=frame.index)
 
 

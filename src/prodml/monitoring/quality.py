@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from prodml.profiles import CategoricalProfile, DatasetProfile, NumericProfile
-from prodml.profiles.columns import to_columns
+from prodml.profiles.columns import matrix_columns, to_columns
 from prodml.types import Signature, TensorSpec
 
 _OUT_OF_RANGE_ALPHA = 0.001
@@ -151,7 +151,7 @@ def _input_specs(signature: Signature | None) -> dict[str, TensorSpec]:
     specs: dict[str, TensorSpec] = {}
     for spec in signature.inputs if signature is not None else ():
         if len(spec.shape) == 2 and spec.shape[1] > 0:
-            specs.update({f"{spec.name}_{j}": spec for j in range(spec.shape[1])})
+            specs.update(dict.fromkeys(matrix_columns(spec.name, spec.shape[1]), spec))
         else:
             specs[spec.name] = spec
     return specs

@@ -105,6 +105,15 @@ def _as_strings(arr: npt.NDArray[Any]) -> ObjectArray:
     return out
 
 
+def matrix_columns(name: str, width: int) -> list[str]:
+    """The columns of a matrix ``name`` (one vector of ``width`` per row): ``<name>_0, ...``.
+
+    A 2-D numpy array is profiled as the matrix ``input``, the name matrix models give their
+    one input tensor, so a logged tensor and its training matrix name their columns alike.
+    """
+    return [f"{name}_{j}" for j in range(width)]
+
+
 def _raw_columns(data: object) -> dict[str, Any]:
     module = type(data).__module__
     if module.startswith("pandas"):
@@ -116,7 +125,8 @@ def _raw_columns(data: object) -> dict[str, Any]:
             return {"input_0": data}
         if data.ndim != 2:
             raise ConfigError(f"a numpy input must be 2-D (rows x columns); got shape {data.shape}")
-        return {f"input_{j}": data[:, j] for j in range(data.shape[1])}
+        names = matrix_columns("input", data.shape[1])
+        return {name: data[:, j] for j, name in enumerate(names)}
     if isinstance(data, Mapping):
         return {str(k): v for k, v in data.items()}
     raise ConfigError(
