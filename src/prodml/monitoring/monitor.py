@@ -193,10 +193,15 @@ def _reference(version: ModelVersion, reference: object | None) -> DatasetProfil
 
 def _features(frame: Any) -> Any:
     """The logged inputs by name; a matrix input ``x`` (one vector per row) becomes columns
-    ``x_0, x_1, ...``, the names a profile of the training matrix gives them."""
+    ``x_0, x_1, ...``, the names a profile of the training matrix gives them.
+
+    The log stores a narrow matrix as those columns already and a wide one as a list column;
+    a window that spans both (a width that changed) gets each row's values from either.
+    """
     import pandas as pd
 
     out: dict[str, Any] = {}
+    lists: dict[str, Any] = {}
     for column in frame.columns:
         if not column.startswith(INPUT_PREFIX):
             continue
@@ -206,7 +211,10 @@ def _features(frame: Any) -> Any:
             out[name] = values
         else:
             names = matrix_columns(name, vectors.shape[1])
-            out.update({column: vectors[:, j] for j, column in enumerate(names)})
+            lists.update({column: vectors[:, j] for j, column in enumerate(names)})
+    for name, values in lists.items():
+        flat = out.get(name)
+        out[name] = values if flat is None else flat.where(flat.notna(), values)
     return pd.DataFrame(out, index=frame.index)
 
 

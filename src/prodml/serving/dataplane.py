@@ -37,7 +37,7 @@ from prodml.serving.inference import (
 from prodml.serving.loading import load_and_warm, rss_bytes, served_model
 from prodml.serving.metadata import model_metadata, repository_index, server_metadata
 from prodml.serving.metrics import ServingMetrics
-from prodml.serving.predictions import RequestTracker
+from prodml.serving.predictions import RequestTracker, Tracked
 from prodml.serving.predictor import Array, Columns
 from prodml.serving.process import tune_garbage_collection
 from prodml.serving.repository import ModelRepository, ServedModel
@@ -147,6 +147,9 @@ class DataPlane:
             return None
         seconds = time.perf_counter() - start
         served = served_model(cfg, loaded, seconds, self.clock, self.metrics, self.feature_store)
+        if self.tracker.log is not None:
+            # The log takes each model batch whole (see predictions).
+            served.batcher.answered = self.tracker.batch_answered
         self.metrics.model_loaded(name, loaded.version, seconds, rss_bytes() - rss_before)
         old = self.repository.add(served)
         log.info("serving %s version %s (loaded in %.2fs)", name, loaded.version, seconds)
@@ -251,18 +254,21 @@ class DataPlane:
             served = target.served
             timeout_s = _timeout(request, timeout_s)
             logged: Mapping[str, Any]
+            tracked = None
             if served.features is None:
                 columns, _ = to_columns(served.model.signature, request.inputs)
                 logged = columns
+                if request.outputs is None:  # naming outputs can still fail after the batch
+                    tracked = self.tracker.track(context.request_id, target, start)
             else:
                 columns, logged = await served.features.columns_from_tensors(request.inputs)
-            outputs = await self._predict(served, columns, timeout_s)
+            outputs = await self._predict(served, columns, timeout_s, tracked)
             response = self._response(served, request, outputs)
         except BaseException as exc:
             self._failed(request.model_name, target, protocol, exc, start, context)
             raise
         self._record(target.endpoint, served, protocol, 200, start)
-        self.tracker.answered(target, start, context.request_id, columns, logged, outputs)
+        self.tracker.answered(target, start, context.request_id, columns, logged, outputs, tracked)
         if target.assignment is not None:
             response.model_name = target.endpoint
             response.parameters["variant"] = target.assignment.variant
@@ -312,6 +318,7 @@ class DataPlane:
         start = self.clock()
         served = target.served
         logged: Mapping[str, Any] = {}
+        tracked = None
         try:
             if columns is None:
                 if served.features is None or rows is None:
@@ -319,7 +326,9 @@ class DataPlane:
                 columns, logged = await served.features.columns_from_rows(rows)
             else:
                 logged = columns
-            outputs = await self._predict(served, columns, timeout_s)
+                if context is not None:
+                    tracked = self.tracker.track(context.request_id, target, start)
+            outputs = await self._predict(served, columns, timeout_s, tracked)
         except BaseException as exc:
             if context is None:
                 self._record(target.endpoint, served, protocol, status_of(exc).http, start)
@@ -328,7 +337,9 @@ class DataPlane:
             raise
         self._record(target.endpoint, served, protocol, 200, start)
         if context is not None:
-            self.tracker.answered(target, start, context.request_id, columns, logged, outputs)
+            self.tracker.answered(
+                target, start, context.request_id, columns, logged, outputs, tracked
+            )
         return outputs
 
     def _failed(
@@ -352,7 +363,11 @@ class DataPlane:
         return await self.repository.get_when_loaded(name, version, self.config.request_timeout_s)
 
     async def _predict(
-        self, served: ServedModel, columns: Columns, timeout_s: float | None
+        self,
+        served: ServedModel,
+        columns: Columns,
+        timeout_s: float | None,
+        tracked: Tracked | None = None,
     ) -> dict[str, Array]:
         if self.in_flight >= self.config.max_concurrency:
             raise OverloadedError(
@@ -363,7 +378,7 @@ class DataPlane:
         self.in_flight += 1
         served.in_flight += 1
         try:
-            return await served.batcher.predict(columns, deadline=deadline)
+            return await served.batcher.predict(columns, deadline=deadline, tag=tracked)
         except asyncio.CancelledError:
             raise
         except TimeoutError as exc:

@@ -11,9 +11,14 @@ their ``shadow_of`` column.
 When a server logs predictions or serves endpoints, the data plane hands every answered or
 failed request with an id to a ``RequestTracker``:
 
-- the **prediction log** gets the request's decoded input columns and output columns as they
-  are, in one ``PredictionBatch`` (``ColumnarPredictionLog.log_columns``): the request path
-  builds no row and does no I/O; the log's own thread expands, hashes and writes;
+- the **prediction log** gets, once per model batch, the merged input and output columns the
+  model saw with each request's id, rows and latency (a ``PredictionBlock``, handed over by
+  the batcher: a request carries a ``Tracked`` tag into its batch). A request whose batch
+  cannot be logged whole (a batch with a request that timed out or named its outputs, a
+  request split over batches, a feature-served model's, whose log holds the looked-up
+  features) is logged on its own, its columns as they are in one ``PredictionBatch``. Either
+  way the request path builds no row and does no I/O; the log's own thread expands, hashes and
+  writes. A row's latency runs from the data plane taking the request to its batch's outputs;
 - an **endpoint's variant** gets a served record per row (feedback finds them by row id; a
   server error counts against the variant) and, for sampled requests, a copy for each shadow
   variant, answered by ``run_shadow`` off the request path and logged beside the primary.
@@ -26,12 +31,12 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from prodml.monitoring.log import ColumnarPredictionLog, PredictionBatch, row_ids
+from prodml.monitoring.log import ColumnarPredictionLog, PredictionBatch, PredictionBlock, row_ids
 from prodml.serving.endpoints import EndpointRouting, Target
 from prodml.serving.predictor import Array, Columns
 from prodml.serving.repository import ServedModel
 
-__all__ = ["RequestTracker", "new_request_id", "row_ids"]
+__all__ = ["RequestTracker", "Tracked", "new_request_id", "row_ids"]
 
 
 class _RequestIds:
@@ -60,6 +65,19 @@ class _RequestIds:
 new_request_id = _RequestIds()
 
 
+class Tracked:
+    """A tracked request on its way through the batcher: what its log rows need, and whether
+    its batch logged them (then ``answered`` does not log it again)."""
+
+    __slots__ = ("logged", "request_id", "start", "target")
+
+    def __init__(self, request_id: str, target: Target, start: float) -> None:
+        self.request_id = request_id
+        self.target = target
+        self.start = start
+        self.logged = False
+
+
 class RequestTracker:
     """Logs and records tracked requests for one worker (owned by the data plane).
 
@@ -80,6 +98,42 @@ class RequestTracker:
         self.request_timeout_s = request_timeout_s
         self.endpoints: EndpointRouting | None = None  # set once the endpoints are loaded
 
+    def track(self, request_id: str, target: Target, start: float) -> Tracked | None:
+        """The tag a request carries into its model batch, so the batch logs it; None when
+        nothing is logged."""
+        return None if self.log is None else Tracked(request_id, target, start)
+
+    def batch_answered(
+        self, tags: list[Tracked], inputs: Columns, outputs: dict[str, Array], rows: list[int]
+    ) -> None:
+        """A model batch answered every tagged request in it: one ``PredictionBlock`` for all
+        (the batcher's ``answered``). Requests for different endpoints or variants in one
+        batch are left to log themselves."""
+        log = self.log
+        first = tags[0].target
+        endpoint, variant = first.endpoint, _variant(first)
+        if log is None or any(
+            t.target.endpoint != endpoint or _variant(t.target) != variant for t in tags
+        ):
+            return
+        now = self.clock()
+        served = first.served
+        log.log_block(
+            PredictionBlock(
+                endpoint,
+                [t.request_id for t in tags],
+                rows,
+                [(now - t.start) * 1000 for t in tags],
+                inputs,
+                outputs,
+                variant,
+                self.model_name(served),
+                served.version,
+            )
+        )
+        for t in tags:  # logged, or dropped and counted by the log: never twice
+            t.logged = True
+
     def answered(
         self,
         target: Target,
@@ -88,13 +142,15 @@ class RequestTracker:
         columns: Columns,
         logged: Mapping[str, Any],
         outputs: Mapping[str, Array],
+        tracked: Tracked | None = None,
     ) -> None:
-        """After a 200: the prediction log, the variant's served records, shadow copies."""
+        """After a 200: the prediction log (unless its batch logged it), the variant's served
+        records, shadow copies."""
         latency_ms = (self.clock() - start) * 1000
         rows = len(next(iter(outputs.values()))) if outputs else 0
         served = target.served
         assignment = target.assignment
-        if self.log is not None:
+        if self.log is not None and (tracked is None or not tracked.logged):
             self.log.log_columns(
                 PredictionBatch(
                     request_id,
@@ -102,7 +158,7 @@ class RequestTracker:
                     rows,
                     logged,
                     outputs,
-                    "" if assignment is None else assignment.variant,
+                    _variant(target),
                     self.model_name(served),
                     served.version,
                     latency_ms,
@@ -191,3 +247,7 @@ class RequestTracker:
         """Write every logged row (graceful stop: nothing accepted is lost)."""
         if self.log is not None:
             self.log.close()
+
+
+def _variant(target: Target) -> str:
+    return "" if target.assignment is None else target.assignment.variant

@@ -88,6 +88,46 @@ def test_every_protocol_is_logged_with_the_request_id_it_answered(tmp_path: Path
     assert len(table.loc["body-id", "in_x"]) == 64
 
 
+def test_requests_that_share_a_model_batch_are_each_logged_once_with_their_own_rows(
+    tmp_path: Path,
+) -> None:
+    # The log takes a model batch whole; a request that names its outputs logs itself.
+    model = FakeModel(delay_s=0.002)
+    config = ServerConfig(
+        models=(ModelConfig(ref="m"),),
+        prediction_log=PredictionLogConfig(path=str(tmp_path / "log")),
+    )
+
+    def body(i: int) -> dict[str, Any]:
+        b = _v2([float(i)] * (i % 3 + 1), f"r{i}")
+        if i % 5 == 0:
+            b["outputs"] = [{"name": "y"}]
+        return b
+
+    with TestServer(InMemoryLoader({"m": model}), config) as server:
+        url = f"{server.url}/v2/models/m/infer"
+
+        def send(i: int) -> None:
+            assert httpx.post(url, json=body(i), timeout=10).status_code == 200
+
+        threads = [threading.Thread(target=send, args=(i,)) for i in range(60)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert len(model.batches) < 60  # requests did share batches
+    table = _rows(tmp_path / "log")
+    expected = {
+        rid: float(i)
+        for i in range(60)
+        for rid in ([f"r{i}"] if i % 3 == 0 else [f"r{i}/{j}" for j in range(i % 3 + 1)])
+    }
+    assert sorted(table["request_id"]) == sorted(expected)  # each row once
+    for row in table.itertuples():
+        assert (row.in_x, row.out_y) == (expected[row.request_id], 2 * expected[row.request_id])
+        assert row.latency_ms >= 2.0 and row.status == "ok"
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -73,17 +73,20 @@ def test_columns_keep_the_tensor_dtype_and_the_values_the_record_path_stores(
         by_records.log(PredictionRecord("a", "churn", record_inputs, model_name="churn"))
     columns, records = by_columns.read(), by_records.read()
     assert "in_wrong_length" not in columns.column_names
-    for name in record_inputs:
-        field = f"in_{name}"
-        assert columns.column(field).to_pylist() == records.column(field).to_pylist()
-    stored = {n: columns.schema.field(f"in_{n}").type for n in inputs if n != "wrong_length"}
+    assert set(columns.column_names) == {*records.column_names, "in_vec32_0", "in_vec32_1"}
+    for field in records.column_names:
+        if field.startswith("in_"):
+            assert columns.column(field).to_pylist() == records.column(field).to_pylist()
+    stored = {n: columns.schema.field(n).type for n in columns.column_names if n[:3] == "in_"}
     assert stored == {
-        "f32": pa.float32(),  # what the model got, not widened: half the bytes to write
-        "u8": pa.uint8(),
-        "flag": pa.bool_(),
-        "name": pa.string(),
-        "vec": pa.list_(pa.float64()),
-        "vec32": pa.list_(pa.float32()),
+        "in_f32": pa.float32(),  # what the model got, not widened: half the bytes to write
+        "in_u8": pa.uint8(),
+        "in_flag": pa.bool_(),
+        "in_name": pa.string(),
+        "in_vec_0": pa.float64(),  # a narrow matrix: one column per entry
+        "in_vec_1": pa.float64(),
+        "in_vec32_0": pa.float32(),
+        "in_vec32_1": pa.float32(),
     }
 
 

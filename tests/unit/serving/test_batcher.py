@@ -163,3 +163,93 @@ def test_model_crash_fails_only_the_requests_that_crash_it() -> None:
     a, b, c = asyncio.run(main())
     assert isinstance(a, dict) and isinstance(c, dict)
     assert type(b).__name__ == "ModelExecutionError"
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    requests=st.lists(
+        st.tuples(st.integers(1, 12), st.booleans(), st.booleans()), min_size=1, max_size=30
+    ),
+    max_batch=st.integers(1, 16),
+    executor=st.sampled_from(["inline", "thread"]),
+)
+def test_answered_gets_each_whole_batch_of_tagged_requests_once_with_its_merged_rows(
+    requests: list[tuple[int, bool, bool]], max_batch: int, executor: str
+) -> None:
+    model = FakeModel(fn=_echo, reject_negative=True)
+    told: list[tuple[list[int], dict[str, Array], dict[str, Array], list[int]]] = []
+
+    async def main() -> list[dict[str, Array] | BaseException]:
+        batcher = Batcher(
+            model,
+            BatchSettings(
+                max_batch_size=max_batch,
+                executor=executor,  # type: ignore[arg-type]
+                max_concurrent_batches=2 if executor == "thread" else 1,
+            ),
+        )
+        batcher.answered = lambda tags, inputs, outputs, rows: told.append(
+            (tags, dict(inputs), outputs, rows)
+        )
+        calls = []
+        for i, (rows, bad, tagged) in enumerate(requests):
+            x = np.arange(rows, dtype=np.float64) + 1000.0 * i
+            if bad:
+                x[0] = -1.0
+            calls.append(batcher.predict({"x": x}, tag=i if tagged else None))
+        results = await asyncio.gather(*calls, return_exceptions=True)
+        await batcher.close()
+        return results
+
+    results = asyncio.run(main())
+    reported = [i for tags, _, _, _ in told for i in tags]
+    assert len(reported) == len(set(reported))  # each request at most once
+    for tags, inputs, outputs, rows in told:
+        # Only tagged requests that got their outputs, with the rows the model saw.
+        assert all(isinstance(results[i], dict) and requests[i][2] for i in tags)
+        assert rows == [requests[i][0] for i in tags]
+        assert inputs["x"].tolist() == np.concatenate([
+            np.arange(requests[i][0], dtype=np.float64) + 1000.0 * i for i in tags
+        ]).tolist()  # fmt: skip
+        assert outputs["y"].tolist() == (inputs["x"] * 10.0).tolist()
+    if all(tagged and not bad and rows <= max_batch for rows, bad, tagged in requests):
+        assert sorted(reported) == list(range(len(requests)))  # every batch is whole
+    # A request split over batches is never reported whole.
+    assert not [i for i in reported if requests[i][0] > max_batch]
+
+
+def test_a_batch_with_a_request_past_its_deadline_is_not_reported_whole() -> None:
+    told: list[list[int]] = []
+    model = FakeModel(delay_s=0.05)
+
+    async def main() -> list[dict[str, Array] | BaseException]:
+        batcher = Batcher(model, BatchSettings(max_batch_size=8, executor="thread"))
+        batcher.answered = lambda tags, *_: told.append(tags)
+        await batcher.predict({"x": np.ones(1)}, tag=0)  # a whole batch
+        # 1 and 2 share a batch; 1's deadline passes while the model runs it.
+        late = batcher.predict({"x": np.ones(1)}, deadline=batcher._clock() + 0.02, tag=1)
+        on_time = batcher.predict({"x": np.ones(1)}, tag=2)
+        results = await asyncio.gather(late, on_time, return_exceptions=True)
+        await batcher.close()
+        return list(results)
+
+    late, on_time = asyncio.run(main())
+    assert model.batches == [1, 2]
+    assert isinstance(late, DeadlineExceededError) and isinstance(on_time, dict)
+    assert told == [[0]]  # request 2 is left to report itself
+
+
+def test_a_failing_listener_leaves_the_answers_alone(caplog: pytest.LogCaptureFixture) -> None:
+    def broken(*_: object) -> None:
+        raise RuntimeError("listener bug")
+
+    async def main() -> list[float]:
+        batcher = Batcher(FakeModel(), BatchSettings(max_batch_size=8))
+        batcher.answered = broken
+        calls = [batcher.predict({"x": np.array([1.0])}, tag=i) for i in range(5)]
+        done = await asyncio.gather(*calls)
+        await batcher.close()
+        return [float(d["y"][0]) for d in done]
+
+    assert asyncio.run(main()) == [2.0] * 5
+    assert "listener of answered batches failed" in caplog.text

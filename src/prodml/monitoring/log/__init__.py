@@ -1,8 +1,9 @@
 """The prediction log: every served prediction, written asynchronously to Parquet segments
 partitioned by endpoint and date, queried with DuckDB, joined to feedback by request id.
 
-Serving calls ``log.log_columns(PredictionBatch(...))`` per answered request (non-blocking; the
-writer thread expands it into rows) and ``log.close()`` at shutdown (writes everything);
+Serving calls ``log.log_block(PredictionBlock(...))`` once per model batch and
+``log.log_columns(PredictionBatch(...))`` for a request logged on its own (both non-blocking;
+the writer thread expands them into rows) and ``log.close()`` at shutdown (writes everything);
 ``log.log(PredictionRecord(...))`` logs one row. See ``parquet`` for what a crash can lose.
 """
 
@@ -13,6 +14,7 @@ from prodml.monitoring.log.base import (
     ColumnarPredictionLog,
     LogStats,
     PredictionBatch,
+    PredictionBlock,
     PredictionLog,
     PredictionLogReader,
     PredictionRecord,
@@ -32,6 +34,7 @@ __all__ = [
     "MemoryPredictionLog",
     "ParquetPredictionLog",
     "PredictionBatch",
+    "PredictionBlock",
     "PredictionLog",
     "PredictionLogReader",
     "PredictionRecord",

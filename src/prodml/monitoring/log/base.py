@@ -2,8 +2,10 @@
 
 A ``PredictionRecord`` is one row: one request (or one row of a batched request) with its
 inputs (or looked-up features) and the model's outputs. A ``PredictionBatch`` is every row of
-one answered request as columns, what serving hands over: the log's writer thread expands it
-into rows, so the request pays for one small object, not one record per row.
+one answered request as columns. A ``PredictionBlock`` is every row of several requests that
+one model batch answered together, as the merged columns the model saw: what serving hands over
+on its hot path, once per model batch, so a request pays for no log object of its own. The
+log's writer thread expands both into rows.
 
 Stored, each input becomes a column ``in_<name>`` and each output a column ``out_<name>``, next
 to the fixed columns ``request_id, time, endpoint, variant, model_name, model_version,
@@ -15,7 +17,7 @@ latency_ms, status``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
@@ -120,12 +122,74 @@ class PredictionBatch(NamedTuple):
             record.shadow_of,
         )
 
+    def block(self) -> PredictionBlock:
+        """The same rows as a one-request block (what the writer converts)."""
+        return PredictionBlock(
+            self.endpoint,
+            [self.request_id],
+            [self.rows],
+            [self.latency_ms],
+            self.inputs,
+            self.outputs,
+            self.variant,
+            self.model_name,
+            self.model_version,
+            self.status,
+            self.time,
+            None if self.shadow_of is None else [self.shadow_of],
+        )
+
+
+class PredictionBlock(NamedTuple):
+    """The rows of several requests answered by one model batch, as columns.
+
+    Serving's batcher merges concurrent requests into one model call; it hands the log that
+    call's merged inputs and outputs with each request's id, row count and latency, once per
+    batch. Like a ``PredictionBatch``, the columns must not change after they are handed over.
+
+    Attributes:
+        endpoint: the endpoint name; also the first partition level of the log.
+        request_ids: one per request; request ``i``'s rows get ``row_ids(request_ids[i],
+            rows[i])``.
+        rows: each request's row count; the columns hold ``sum(rows)`` rows, request by request.
+        latency_ms: each request's latency.
+        inputs: input (or feature) name -> column of ``sum(rows)`` values; a column of another
+            length is not stored.
+        outputs: output name -> column, likewise.
+        variant, model_name, model_version, status: the same for every row.
+        time: when it was served; None means "now" by the log's clock (taken when it is logged).
+        shadow_of: None, or each request's primary request id (None where not a shadow).
+    """
+
+    endpoint: str
+    request_ids: Sequence[str]
+    rows: Sequence[int]
+    latency_ms: Sequence[float]
+    inputs: Mapping[str, Any] = _NO_COLUMNS
+    outputs: Mapping[str, Any] = _NO_COLUMNS
+    variant: str = ""
+    model_name: str = ""
+    model_version: str = ""
+    status: str = "ok"
+    time: datetime | None = None
+    shadow_of: Sequence[str | None] | None = None
+
 
 def row_ids(request_id: str, rows: int) -> list[str]:
     """The ids of a request's rows: the request id for one row, ``"<id>/<i>"`` for several."""
     if rows == 1:
         return [request_id]
     return [f"{request_id}/{i}" for i in range(rows)]
+
+
+def column_length(column: Any) -> int | None:
+    """How many values a logged column holds; None for a scalar (never stored)."""
+    if getattr(column, "ndim", 1) == 0:
+        return None
+    try:
+        return len(column)
+    except TypeError:
+        return None
 
 
 def _scalar(value: Any) -> Any:
@@ -188,10 +252,14 @@ class PredictionLog(Protocol):
 
 @runtime_checkable
 class ColumnarPredictionLog(PredictionLog, Protocol):
-    """A log that also takes a whole request as columns (what serving uses: cheapest)."""
+    """A log that also takes requests as columns (what serving uses: cheapest)."""
 
     def log_columns(self, batch: PredictionBatch) -> bool:
         """Queue every row of ``batch``, or none; False when dropped. Never blocks or raises."""
+        ...
+
+    def log_block(self, block: PredictionBlock) -> bool:
+        """Queue every row of ``block`` (sampled per request), or none; False when dropped."""
         ...
 
 

@@ -1,6 +1,6 @@
 """An in-memory prediction log: the same policy and the same read results, no files.
 
-For tests and demos; it holds every batch until it is garbage-collected, and builds the table
+For tests and demos; it holds every block until it is garbage-collected, and builds the table
 the Parquet log would write when read.
 """
 
@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from prodml._internal.clock import Clock, SystemClock
-from prodml.monitoring.log.base import LogStats, PredictionBatch, PredictionRecord
+from prodml.monitoring.log.base import LogStats, PredictionBatch, PredictionBlock, PredictionRecord
 from prodml.monitoring.log.privacy import RecordPolicy
 from prodml.monitoring.log.query import empty_table
 from prodml.monitoring.log.tables import build_table, micros
@@ -37,19 +37,22 @@ class MemoryPredictionLog:
             hash_salt=hash_salt,
         )
         self.clock = clock or SystemClock()
-        self._batches: list[tuple[PredictionBatch, datetime]] = []
+        self._blocks: list[tuple[PredictionBlock, datetime]] = []
         self._lock = threading.Lock()
         self._accepted = 0
         self._sampled_out = 0
 
     def log_columns(self, batch: PredictionBatch) -> bool:
-        stamp = batch.time or self.clock.now()
+        return self.log_block(batch.block())
+
+    def log_block(self, block: PredictionBlock) -> bool:
+        stamp = block.time or self.clock.now()
+        kept, skipped = self.policy.sample_block(block)
         with self._lock:
-            if self.policy.keeps_batch(batch):
-                self._batches.append((batch, stamp))
-                self._accepted += batch.rows
-            else:
-                self._sampled_out += batch.rows
+            if kept is not None:
+                self._blocks.append((kept, stamp))
+                self._accepted += sum(kept.rows)
+            self._sampled_out += skipped
         return True
 
     def log(self, record: PredictionRecord) -> bool:
@@ -79,15 +82,15 @@ class MemoryPredictionLog:
         with self._lock:
             kept = [
                 (b, t)
-                for b, t in self._batches
+                for b, t in self._blocks
                 if (endpoint is None or b.endpoint == endpoint)
                 and (start is None or t >= start)
                 and (end is None or t < end)
             ]
         if not kept:
             return empty_table()
-        batches = [b for b, _ in kept]
-        table = build_table(batches, micros(t for _, t in kept), self.policy)
-        endpoints = [b.endpoint for b, _ in kept for _ in range(b.rows)]
+        blocks = [b for b, _ in kept]
+        table = build_table(blocks, micros(t for _, t in kept), self.policy)
+        endpoints = [b.endpoint for b in blocks for _ in range(sum(b.rows))]
         table = table.append_column("endpoint", pa.array(endpoints, pa.string()))
         return table.sort_by([("time", "ascending"), ("request_id", "ascending")])

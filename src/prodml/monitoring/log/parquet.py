@@ -17,9 +17,11 @@ What can be lost, and when:
   not fit, ``log_columns`` (or ``log``) drops them, counts them in ``stats().dropped`` and
   returns False at once: serving is never blocked by a slow disk or object store.
 
-Serving hands over each request as one ``PredictionBatch`` of columns (``log_columns``); the
-writer thread turns them into Arrow tables per endpoint and day (see ``tables``), so the
-request path never builds a row.
+Serving hands over each model batch's requests as one ``PredictionBlock`` of the merged
+columns the model saw (``log_block``), and a request logged on its own (a failure, a shadow
+copy, a feature-served model's) as one ``PredictionBatch`` (``log_columns``); the writer
+thread turns them into Arrow tables per endpoint and day (see ``tables``), so the request path
+never builds a row.
 
 A row's ``time`` is when the log accepted it: the request path records ``clock.monotonic()``
 (cheaper than a datetime) and the writer stores its own ``clock.now()`` minus the batch's age,
@@ -45,7 +47,12 @@ import numpy as np
 from prodml._internal.clock import Clock, SystemClock
 from prodml.errors import ConfigError
 from prodml.monitoring.log import segments
-from prodml.monitoring.log.base import LogStats, PredictionBatch, PredictionRecord
+from prodml.monitoring.log.base import (
+    LogStats,
+    PredictionBatch,
+    PredictionBlock,
+    PredictionRecord,
+)
 from prodml.monitoring.log.privacy import RecordPolicy
 from prodml.monitoring.log.query import join_feedback, read_log
 from prodml.monitoring.log.tables import build_table, micros
@@ -108,13 +115,13 @@ class ParquetPredictionLog:
         import pyarrow.parquet  # noqa: F401
 
         build_table(
-            [PredictionBatch("-", "-", 1, {"x": ["a"]})], np.zeros(1, np.int64), self.policy
+            [PredictionBatch("-", "-", 1, {"x": ["a"]}).block()], np.zeros(1, np.int64), self.policy
         )
 
         self.fs, self.root = segments.open_root(str(url_or_path))
-        # (batch, clock.monotonic() when accepted): cheaper to take than a datetime, and turned
-        # into a time by the writer (its now minus the batch's age).
-        self._buffer: list[tuple[PredictionBatch, float]] = []
+        # (batch or block, clock.monotonic() when accepted): cheaper to take than a datetime,
+        # and turned into a time by the writer (its now minus the batch's age).
+        self._buffer: list[tuple[PredictionBatch | PredictionBlock, float]] = []
         self._buffered = 0  # rows in the buffer
         # Converted to Arrow, not yet written: (endpoint, day) -> tables, and their rows.
         self._pending: dict[tuple[str, int], list[Any]] = {}
@@ -141,12 +148,30 @@ class ParquetPredictionLog:
         are queued or none: False when they were dropped (buffer full, log closed, or an
         endpoint name that cannot name a partition); True when queued or sampled out.
         """
-        rows = batch.rows
         if self._sampling and not self.policy.keeps_batch(batch):
             with self._lock:
-                self._counts["sampled_out"] += rows
+                self._counts["sampled_out"] += batch.rows
             return True
-        known = batch.endpoint in self._endpoints or self._known(batch.endpoint)
+        return self._queue(batch, batch.endpoint, batch.rows)
+
+    def log_block(self, block: PredictionBlock) -> bool:
+        """Queue every row of the requests one model batch answered; like ``log_columns``.
+
+        Sampling keeps or skips each request whole; the block's rows are queued or dropped
+        together.
+        """
+        if self._sampling:
+            kept, skipped = self.policy.sample_block(block)
+            if skipped:
+                with self._lock:
+                    self._counts["sampled_out"] += skipped
+            if kept is None:
+                return True
+            block = kept
+        return self._queue(block, block.endpoint, sum(block.rows))
+
+    def _queue(self, item: PredictionBatch | PredictionBlock, endpoint: str, rows: int) -> bool:
+        known = endpoint in self._endpoints or self._known(endpoint)
         # Stamped now, not when written: the writer may run up to flush_interval_s later.
         stamp = self._monotonic()
         with self._lock:
@@ -154,7 +179,7 @@ class ParquetPredictionLog:
             if not known or self._closed or full:
                 self._counts["dropped"] += rows
                 return False
-            self._buffer.append((batch, stamp))
+            self._buffer.append((item, stamp))
             self._buffered = waiting = self._buffered + rows
         if waiting >= self._convert_rows:
             self._wake.set()
@@ -230,25 +255,25 @@ class ParquetPredictionLog:
             self._pending.setdefault(key, []).append(table)
 
     def _tables(
-        self, buffered: list[tuple[PredictionBatch, float]]
+        self, buffered: list[tuple[PredictionBatch | PredictionBlock, float]]
     ) -> Iterator[tuple[tuple[str, int], Any]]:
         now = self.clock.now()
         ages = self.clock.monotonic() - np.array([stamp for _, stamp in buffered])
-        batches = [b for b, _ in buffered]
+        blocks = [b if isinstance(b, PredictionBlock) else b.block() for b, _ in buffered]
         times = micros([now]) - np.rint(ages * 1e6).astype(np.int64)
-        given = [i for i, b in enumerate(batches) if b.time is not None]
+        given = [i for i, b in enumerate(blocks) if b.time is not None]
         if given:
-            times[given] = micros(b.time for b in batches if b.time is not None)
+            times[given] = micros(b.time for b in blocks if b.time is not None)
         days = times // _DAY_US
-        endpoints = [b.endpoint for b in batches]
+        endpoints = [b.endpoint for b in blocks]
         if endpoints.count(endpoints[0]) == len(endpoints) and days.min() == days.max():
-            yield (endpoints[0], int(days[0])), build_table(batches, times, self.policy)
+            yield (endpoints[0], int(days[0])), build_table(blocks, times, self.policy)
             return
         groups: dict[tuple[str, int], list[int]] = {}
         for i, key in enumerate(zip(endpoints, days.tolist(), strict=True)):
             groups.setdefault(key, []).append(i)
         for key, rows in groups.items():
-            yield key, build_table([batches[i] for i in rows], times[rows], self.policy)
+            yield key, build_table([blocks[i] for i in rows], times[rows], self.policy)
 
     def _write_held(self) -> None:
         """One segment per endpoint and day from the held tables; a failed one is kept."""

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import zlib
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import Any
 
+import numpy as np
+
 from prodml.errors import ConfigError
-from prodml.monitoring.log.base import PredictionBatch
+from prodml.monitoring.log.base import PredictionBatch, PredictionBlock, column_length
 
 _SCALE = float(2**32)
 
@@ -53,6 +55,46 @@ class RecordPolicy:
         if self.sample_rate >= 1.0:
             return True
         return self.keeps(batch.shadow_of or batch.request_id)
+
+    def sample_block(self, block: PredictionBlock) -> tuple[PredictionBlock | None, int]:
+        """The requests of ``block`` in the sample (None: none is) and how many rows were not."""
+        if self.sample_rate >= 1.0:
+            return block, 0
+        primaries = block.shadow_of or block.request_ids
+        keep = [self.keeps(p or r) for p, r in zip(primaries, block.request_ids, strict=True)]
+        if all(keep):
+            return block, 0
+        skipped = sum(n for n, k in zip(block.rows, keep, strict=True) if not k)
+        if not any(keep):
+            return None, skipped
+        ends = np.cumsum(block.rows)
+        rows = np.concatenate(
+            [np.arange(end - n, end) for n, end, k in zip(block.rows, ends, keep, strict=True) if k]
+        )
+        total = int(ends[-1])
+
+        def kept(values: Sequence[Any]) -> list[Any]:
+            return [v for v, k in zip(values, keep, strict=True) if k]
+
+        def rows_of(columns: Any) -> dict[str, Any]:
+            # A column without one value per row is not stored anyway: it is left out.
+            return {
+                name: column[rows] if isinstance(column, np.ndarray) else [column[i] for i in rows]
+                for name, column in columns.items()
+                if column_length(column) == total
+            }
+
+        return (
+            block._replace(
+                request_ids=kept(block.request_ids),
+                rows=kept(block.rows),
+                latency_ms=kept(block.latency_ms),
+                inputs=rows_of(block.inputs),
+                outputs=rows_of(block.outputs),
+                shadow_of=None if block.shadow_of is None else kept(block.shadow_of),
+            ),
+            skipped,
+        )
 
     def hash_value(self, value: Any) -> str | None:
         if value is None:

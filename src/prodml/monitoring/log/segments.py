@@ -45,8 +45,20 @@ def partition(root: str, endpoint: str, day: date) -> str:
     return f"{root}/endpoint={endpoint}/date={day.isoformat()}"
 
 
-def write_segment(fs: Any, root: str, endpoint: str, day: date, table: Any, now: datetime) -> str:
-    """Write ``table`` as a new segment of ``endpoint``/``day``; returns its path."""
+def write_segment(
+    fs: Any,
+    root: str,
+    endpoint: str,
+    day: date,
+    table: Any,
+    now: datetime,
+    compression: str = "lz4",
+) -> str:
+    """Write ``table`` as a new segment of ``endpoint``/``day``; returns its path.
+
+    The writer's segments use LZ4: on float features zstd took a third of the write for 8%
+    fewer bytes. ``compact`` rewrites a day's segments with zstd, smaller at rest.
+    """
     import pyarrow.parquet as pq
 
     folder = partition(root, endpoint, day)
@@ -59,7 +71,7 @@ def write_segment(fs: Any, root: str, endpoint: str, day: date, table: Any, now:
             pq.write_table(
                 table,
                 fh,
-                compression="zstd",
+                compression=compression,
                 use_dictionary=_dictionary(table),
                 # Readers prune by time only; min/max of every other column cost 28% of the write.
                 write_statistics=["time"],
@@ -125,7 +137,7 @@ def compact(fs: Any, root: str, endpoint: str, day: date, now: datetime) -> int:
     merged = merge(tables)
     if len(merged) > 1:
         return 0  # a column's types clash across segments: they stay as they are
-    write_segment(fs, root, endpoint, day, merged[0].sort_by("time"), now)
+    write_segment(fs, root, endpoint, day, merged[0].sort_by("time"), now, compression="zstd")
     for path in small:
         fs.rm(path)
     return len(small)

@@ -13,19 +13,25 @@ Guarantees (held by property tests): no batch exceeds ``max_batch_size`` rows (a
 is split and its outputs joined); output row i of a batch goes back to the request that sent
 input row i; every request is answered exactly once; a request that fails validation fails alone
 (the batch is retried request by request).
+
+**Answered batches.** A request may carry a ``tag`` (any object). When every request of a batch
+carried one and all got their outputs, ``Batcher.answered`` (when set) is called once with the
+tags, the merged inputs the model got, its outputs and each request's rows: the prediction log
+takes a whole batch this way, for one hand-over per batch instead of one per request.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import math
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
@@ -39,6 +45,12 @@ from prodml.serving.batching.cost import BatchCostModel
 from prodml.serving.predictor import Array, Columns, Predictor
 from prodml.serving.status import SheddingError
 from prodml.types import Signature
+
+logger = logging.getLogger(__name__)
+
+# Called with (tags, merged inputs, outputs, rows per request) of a batch whose every request
+# carried a tag and got its outputs; see the module doc.
+AnsweredBatch = Callable[[list[Any], Columns, dict[str, Array], list[int]], None]
 
 
 @dataclass(frozen=True)
@@ -75,7 +87,7 @@ class BatchObserver(Protocol):
 
 
 class _Pending:
-    __slots__ = ("columns", "deadline", "enqueued", "future", "rows", "timer")
+    __slots__ = ("columns", "deadline", "enqueued", "future", "rows", "tag", "timer")
 
     def __init__(
         self,
@@ -84,12 +96,14 @@ class _Pending:
         future: asyncio.Future[dict[str, Array]],
         enqueued: float,
         deadline: float | None,
+        tag: Any,
     ) -> None:
         self.columns = columns
         self.rows = rows
         self.future = future
         self.enqueued = enqueued
         self.deadline = deadline
+        self.tag = tag
         self.timer: asyncio.TimerHandle | None = None
 
 
@@ -130,6 +144,7 @@ class Batcher:
         self._pool: ThreadPoolExecutor | None = None
         self._closed = False
         self._batch_tasks: set[asyncio.Task[None]] = set()
+        self.answered: AnsweredBatch | None = None
 
     # -- model-like surface ------------------------------------------------------------------
     @property
@@ -148,13 +163,19 @@ class Batcher:
         """Rows waiting for a batch (the queue-depth gauge)."""
         return self._queued_rows
 
-    async def predict(self, columns: Columns, *, deadline: float | None = None) -> dict[str, Array]:
-        """Predict on ``columns`` as part of a batch; ``deadline`` is on the batcher's clock."""
+    async def predict(
+        self, columns: Columns, *, deadline: float | None = None, tag: Any = None
+    ) -> dict[str, Array]:
+        """Predict on ``columns`` as part of a batch; ``deadline`` is on the batcher's clock.
+
+        ``tag`` is handed to ``answered`` with the batch (a request split over several batches
+        keeps none).
+        """
         rows = _rows_of(columns)
         limit = self.settings.max_batch_size
         if rows > limit:
             return await self._predict_split(columns, rows, deadline)
-        return await self._enqueue(columns, rows, deadline)
+        return await self._enqueue(columns, rows, deadline, tag)
 
     async def close(self) -> None:
         """Finish what is queued and in flight, then stop the dispatcher."""
@@ -177,7 +198,10 @@ class Batcher:
         parts = await asyncio.gather(
             *(
                 self._enqueue(
-                    {k: v[i : i + step] for k, v in columns.items()}, min(step, rows - i), deadline
+                    {k: v[i : i + step] for k, v in columns.items()},
+                    min(step, rows - i),
+                    deadline,
+                    None,
                 )
                 for i in range(0, rows, step)
             )
@@ -185,7 +209,7 @@ class Batcher:
         return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
     def _enqueue(
-        self, columns: Columns, rows: int, deadline: float | None
+        self, columns: Columns, rows: int, deadline: float | None, tag: Any
     ) -> asyncio.Future[dict[str, Array]]:
         if self._closed:
             raise OverloadedError("the model is shutting down; retry on another replica", 1.0)
@@ -210,7 +234,7 @@ class Batcher:
                     )
         loop = asyncio.get_running_loop()
         future: asyncio.Future[dict[str, Array]] = loop.create_future()
-        item = _Pending(columns, rows, future, now, deadline)
+        item = _Pending(columns, rows, future, now, deadline, tag)
         if deadline is not None and s.executor == "thread":
             # A timer (not wait_for) answers 504 on time without a task per request. Inline
             # batches block the loop, so there a timer could not fire earlier than the
@@ -259,7 +283,7 @@ class Batcher:
             if not batch:
                 continue
             if s.executor == "inline":
-                self._complete(batch, *self._execute(batch))
+                self._complete(batch, self._execute(batch))
             else:
                 self._in_flight += 1
                 task = asyncio.get_running_loop().create_task(self._run_threaded(batch, wakeup))
@@ -324,26 +348,26 @@ class Batcher:
                 self.settings.max_concurrent_batches, thread_name_prefix="prodml-batch"
             )
         try:
-            result = await asyncio.get_running_loop().run_in_executor(
-                self._pool, self._execute, batch
-            )
-            self._complete(batch, *result)
+            ran = await asyncio.get_running_loop().run_in_executor(self._pool, self._execute, batch)
+            self._complete(batch, ran)
         finally:
             self._in_flight -= 1
             wakeup.set()
 
-    def _execute(
-        self, batch: list[_Pending]
-    ) -> tuple[list[dict[str, Array] | BaseException], float]:
-        """Run one batch; returns one result (outputs or error) per request, and its seconds."""
+    def _execute(self, batch: list[_Pending]) -> _Ran:
+        """Run one batch: one result (outputs or error) per request, and its seconds."""
         start = self._clock()
         if len(batch) == 1:
-            results: list[dict[str, Array] | BaseException] = [_call(self.model, batch[0])]
+            result = _call(self.model, batch[0])
+            ran = _Ran([result], 0.0)
+            if not isinstance(result, BaseException):
+                ran.inputs, ran.outputs = batch[0].columns, result
         else:
-            results = self._execute_merged(batch)
-        return results, self._clock() - start
+            ran = self._execute_merged(batch)
+        ran.seconds = self._clock() - start
+        return ran
 
-    def _execute_merged(self, batch: list[_Pending]) -> list[dict[str, Array] | BaseException]:
+    def _execute_merged(self, batch: list[_Pending]) -> _Ran:
         try:
             merged = {
                 name: np.concatenate([p.columns[name] for p in batch]) for name in batch[0].columns
@@ -356,25 +380,26 @@ class Batcher:
                     f"model returned outputs {bad} without one row per input row ({total})"
                 )
         except Exception:
-            return [_call(self.model, p) for p in batch]
+            return _Ran([_call(self.model, p) for p in batch], 0.0)
         results: list[dict[str, Array] | BaseException] = []
         start = 0
         for p in batch:
             end = start + p.rows
             results.append({k: v[start:end] for k, v in outputs.items()})
             start = end
-        return results
+        return _Ran(results, 0.0, merged, outputs)
 
-    def _complete(
-        self, batch: list[_Pending], results: list[dict[str, Array] | BaseException], spent: float
-    ) -> None:
+    def _complete(self, batch: list[_Pending], ran: _Ran) -> None:
         rows = sum(p.rows for p in batch)
+        spent = ran.seconds
         self.cost.observe(rows, spent)
         now = self._clock()
-        for p, result in zip(batch, results, strict=True):
+        whole = ran.outputs is not None  # every request got its outputs from one model call
+        for p, result in zip(batch, ran.results, strict=True):
             if p.timer is not None:
                 p.timer.cancel()
             if p.future.done():
+                whole = False
                 continue
             if isinstance(result, BaseException):
                 p.future.set_exception(result)
@@ -384,6 +409,37 @@ class Batcher:
             self._observer.batch_done(
                 rows, len(batch), spent, [now - spent - p.enqueued for p in batch]
             )
+        if whole and self.answered is not None:
+            _tell_answered(self.answered, batch, ran)
+
+
+class _Ran:
+    """What running one batch gave: a result per request, its seconds, and, when one model
+    call answered every request, the merged inputs it got and its outputs."""
+
+    __slots__ = ("inputs", "outputs", "results", "seconds")
+
+    def __init__(
+        self,
+        results: list[dict[str, Array] | BaseException],
+        seconds: float,
+        inputs: Columns | None = None,
+        outputs: dict[str, Array] | None = None,
+    ) -> None:
+        self.results = results
+        self.seconds = seconds
+        self.inputs = inputs
+        self.outputs = outputs
+
+
+def _tell_answered(answered: AnsweredBatch, batch: list[_Pending], ran: _Ran) -> None:
+    tags = [p.tag for p in batch]
+    if ran.inputs is None or ran.outputs is None or None in tags:
+        return
+    try:
+        answered(tags, ran.inputs, ran.outputs, [p.rows for p in batch])
+    except Exception:  # the requests are answered already; what listens must not undo that
+        logger.exception("a listener of answered batches failed")
 
 
 def _call(model: Predictor, item: _Pending) -> dict[str, Array] | BaseException:
