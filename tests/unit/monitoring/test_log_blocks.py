@@ -172,3 +172,12 @@ def test_a_wide_matrix_stays_one_list_column_and_a_clashing_name_keeps_it_whole(
     # "v" flattened would be "v_0", a column the model already has: v stays a list column.
     assert stored.column("in_v").to_pylist()[0] == [1.0, 1.0]
     assert stored.column("in_v_0").to_pylist() == [0.0] * 6
+
+
+def test_row_ids_of_a_request_longer_than_any_before(tmp_path: Path) -> None:
+    big = 5000  # past the suffixes prepared up front
+    with parquet(tmp_path) as log:
+        log.log_block(block(request_ids=["big", "one"], rows=[big, 1], latency_ms=[1.0, 2.0],
+                            inputs={"x": np.arange(big + 1)}, outputs={}))  # fmt: skip
+    ids = log.read().column("request_id").to_pylist()
+    assert len(ids) == big + 1 and set(ids) == {f"big/{i}" for i in range(big)} | {"one"}

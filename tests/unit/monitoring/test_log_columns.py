@@ -195,7 +195,8 @@ def test_held_conversions_whose_types_clash_are_written_as_separate_segments(
 ) -> None:
     with open_log(tmp_path, FakeClock(), flush_rows=100) as log:
         log.log_columns(batch("a", 1, inputs={"x": np.array([41])}))
-        log._step(force=False)  # converted and held: the interval (30 s) is not up
+        with log._write_lock:
+            log._convert()  # converted and held: the interval (30 s) is not up
         log.log_columns(batch("b", 1, inputs={"x": np.array(["forty-one"], dtype=object)}))
         log.flush()
     assert log.stats().written == 2 and log.stats().write_errors == 0

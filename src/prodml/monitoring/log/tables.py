@@ -123,16 +123,33 @@ def build_table(blocks: Sequence[PredictionBlock], times: np.ndarray, policy: Re
 
 
 def _row_ids(ids: Any, counts: Sequence[int], spread: Any) -> Any:
-    """``row_ids`` of every request, built by Arrow: ``"<id>/<i>"``, or the id for one row."""
+    """``row_ids`` of every request, built by Arrow: ``"<id>/<i>"``, or the id for one row.
+
+    Each row's id is its request's id joined to a suffix taken from ``_suffixes`` ("" for a
+    one-row request, else ``"/<i>"``): half the time of formatting each row's index.
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
     sizes = np.asarray(counts)
     starts = np.cumsum(sizes) - sizes
-    index = np.arange(int(sizes.sum())) - np.repeat(starts, sizes)
-    repeated = ids.take(spread)
-    numbered = pc.binary_join_element_wise(repeated, pc.cast(pa.array(index), pa.string()), "/")
-    return pc.if_else(pa.array(np.repeat(sizes == 1, sizes)), repeated, numbered)
+    suffix = np.arange(int(sizes.sum())) - np.repeat(starts, sizes) + 1
+    suffix[np.repeat(sizes == 1, sizes)] = 0
+    table = _suffixes(int(sizes.max()))
+    return pc.binary_join_element_wise(ids.take(spread), table.take(pa.array(suffix)), "")
+
+
+_SUFFIXES: list[Any] = []
+
+
+def _suffixes(rows: int) -> Any:
+    """``["", "/0", "/1", ...]`` for requests of up to ``rows`` rows (grown when needed)."""
+    import pyarrow as pa
+
+    if not _SUFFIXES or len(_SUFFIXES[0]) <= rows:
+        size = max(4096, 2 * rows)
+        _SUFFIXES[:] = [pa.array(["", *(f"/{i}" for i in range(size))], pa.string())]
+    return _SUFFIXES[0]
 
 
 def _names(maps: Sequence[Any]) -> list[str]:
