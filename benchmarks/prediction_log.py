@@ -2,7 +2,9 @@
 
 Target (issue 5): serving with the log on within 10% of serving with it off. Measures the whole
 transport-free path a worker runs per request (resolve, decode to columns, batcher, response,
-metrics) on a ``FakeModel`` (``y = 2x``), so the log's share is as large as it can be:
+metrics) on a ``FakeModel`` (``y = 2x``), so the log's share is as large as it can be, with
+the garbage collection a serving worker sets (``tune_gc``: the log holds up to 0.25 s of
+requests, and untuned collections would walk them again and again):
 
 - **off**: no prediction log, no request id (the untracked path);
 - **on**: ``prediction_log`` configured (defaults: flush every 1 s), every request with a request
@@ -12,7 +14,7 @@ metrics) on a ``FakeModel`` (``y = 2x``), so the log's share is as large as it c
 Runs alternate between the modes (``--repeats`` runs of ``--requests`` each), so a busy machine
 slows both alike; the best run of each mode is compared. Wall time is per request; CPU time is
 the process's (writer thread included) per request. Then the writer alone: rows per second
-from buffered requests to Parquet segments on disk (rows, ids, hashing, Arrow, zstd Parquet).
+from buffered requests to Parquet segments on disk (rows, ids, hashing, Arrow, LZ4 Parquet).
 
     python benchmarks/prediction_log.py                   # 10 x 5,000 1-row requests per mode
     python benchmarks/prediction_log.py --requests 20000 --rows 8 --repeats 5
@@ -59,7 +61,7 @@ async def run_mode(
     if log_path is not None:
         log_config = PredictionLogConfig(path=str(log_path), **log_options)
     config = ServerConfig(models=(ModelConfig(ref="m"),), prediction_log=log_config)
-    plane = DataPlane(config, InMemoryLoader({"m": FakeModel()}))
+    plane = DataPlane(config, InMemoryLoader({"m": FakeModel()}), tune_gc=True)
     await plane.start()
     try:
         return await serve(plane, requests, rows, tracked=log_path is not None)
@@ -79,7 +81,7 @@ async def writer_rate(log_path: Path, requests: int, rows: int) -> tuple[int, fl
             hash_columns=("x",),
         ),
     )
-    plane = DataPlane(config, InMemoryLoader({"m": FakeModel()}))
+    plane = DataPlane(config, InMemoryLoader({"m": FakeModel()}), tune_gc=True)
     await plane.start()
     await serve(plane, requests, rows, tracked=True)
     tracker = getattr(plane, "tracker", None)

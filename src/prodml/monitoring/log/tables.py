@@ -1,9 +1,9 @@
-"""Buffered prediction batches to one Arrow table, column by column (the writer's work).
+"""Buffered prediction blocks to one Arrow table, column by column (the writer's work).
 
 Requests arrive as ``PredictionBlock``s of columns (one per model batch, or one per request
 logged on its own); this module expands them into rows (row ids, repeated fixed values) and
-applies exclusion and hashing, with numpy and pyarrow
-doing the per-row work wherever the columns allow:
+applies exclusion and hashing, with numpy and pyarrow doing the per-row work wherever the
+columns allow:
 
 - numeric and boolean numpy columns are concatenated and handed to Arrow whole, in the dtype
   the model got (a float32 tensor is stored as ``float``; requests of one kind but different
