@@ -80,6 +80,8 @@ class DataPlane:
         self.endpoints: EndpointRouting | None = None
         self.feature_store: Any = None
         self.tracking = config.prediction_log is not None or bool(config.endpoints)
+        self._loaded_targets: dict[tuple[str, str | None], Target] = {}
+        self._targets_of = 0  # the repository's ``changes`` the cached targets belong to
 
     # -- lifecycle -----------------------------------------------------------------------------
     async def start(self) -> None:
@@ -275,9 +277,22 @@ class DataPlane:
         return response
 
     def loaded_target(self, name: str, version: str | None) -> Target | None:
-        """The target when ``name`` is a model already loaded here (no endpoint, no waiting)."""
+        """The target when ``name`` is a model already loaded here (no endpoint, no waiting).
+
+        One ``Target`` per loaded version, kept until the repository changes: a model batch
+        whose requests share one target object is one log block without comparing them.
+        """
         served = self.repository.get_or_none(name, version)
-        return None if served is None else Target(served, name)
+        if served is None:
+            return None
+        if self._targets_of != self.repository.changes:  # forget retired versions
+            self._loaded_targets.clear()
+            self._targets_of = self.repository.changes
+        key = (name, version)
+        target = self._loaded_targets.get(key)
+        if target is None or target.served is not served:
+            target = self._loaded_targets[key] = Target(served, name)
+        return target
 
     async def target(
         self,

@@ -110,20 +110,25 @@ class RequestTracker:
         (the batcher's ``answered``). Requests for different endpoints or variants in one
         batch are left to log themselves."""
         log = self.log
+        if log is None:
+            return
         first = tags[0].target
         endpoint, variant = first.endpoint, _variant(first)
-        if log is None or any(
-            t.target.endpoint != endpoint or _variant(t.target) != variant for t in tags
-        ):
-            return
         now = self.clock()
+        request_ids, latency_ms = [], []
+        for t in tags:  # one pass: a loaded model's requests share one Target, ``is`` settles it
+            target = t.target
+            if target is not first and (target.endpoint != endpoint or _variant(target) != variant):
+                return
+            request_ids.append(t.request_id)
+            latency_ms.append((now - t.start) * 1000)
         served = first.served
         log.log_block(
             PredictionBlock(
                 endpoint,
-                [t.request_id for t in tags],
+                request_ids,
                 rows,
-                [(now - t.start) * 1000 for t in tags],
+                latency_ms,
                 inputs,
                 outputs,
                 variant,
@@ -146,10 +151,12 @@ class RequestTracker:
     ) -> None:
         """After a 200: the prediction log (unless its batch logged it), the variant's served
         records, shadow copies."""
+        assignment = target.assignment
+        if assignment is None and tracked is not None and tracked.logged:
+            return  # its batch logged it, and no endpoint records it
         latency_ms = (self.clock() - start) * 1000
         rows = len(next(iter(outputs.values()))) if outputs else 0
         served = target.served
-        assignment = target.assignment
         if self.log is not None and (tracked is None or not tracked.logged):
             self.log.log_columns(
                 PredictionBatch(

@@ -58,6 +58,8 @@ class ModelRepository:
 
     def __init__(self) -> None:
         self._entries: dict[str, ModelEntry] = {}
+        # Counts adds and drops of versions, so what caches a lookup knows when to forget it.
+        self.changes = 0
 
     def expect(self, name: str) -> None:
         """Announce a model that is still loading (so requests get 503, not 404)."""
@@ -92,6 +94,7 @@ class ModelRepository:
         """Add a ready version; returns the version it replaced as default, if any."""
         entry = self._entries.setdefault(served.name, ModelEntry(served.name))
         entry.versions[served.version] = served
+        self.changes += 1
         old = entry.versions.get(entry.default) if entry.default is not None else None
         if make_default:
             entry.default = served.version  # the atomic switch
@@ -107,6 +110,7 @@ class ModelRepository:
         await served.drain()
         if entry is not None and entry.versions.get(served.version) is served:
             del entry.versions[served.version]
+            self.changes += 1
 
     async def unload(self, name: str) -> None:
         """Stop serving every version of ``name`` after in-flight requests finish."""
@@ -114,6 +118,7 @@ class ModelRepository:
         if entry is None:
             raise ModelNotFoundError(f"no model named {name!r} is served")
         entry.state, entry.reason, entry.default = "UNAVAILABLE", "unloaded", None
+        self.changes += 1
         versions = list(entry.versions.values())
         await asyncio.gather(*(v.drain() for v in versions))
         entry.versions.clear()
