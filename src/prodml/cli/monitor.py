@@ -157,7 +157,7 @@ def maintain(
         int | None, typer.Option(help="Delete day partitions older than this many days.")
     ] = None,
     compact: Annotated[
-        bool, typer.Option(help="Merge the small segments of every finished day.")
+        bool, typer.Option(help="Rewrite each finished day as one zstd segment.")
     ] = True,
     json_out: JsonFlag = False,
 ) -> None:
@@ -170,13 +170,14 @@ def maintain(
     reader = ParquetPredictionLog(log)
     try:
         today = datetime.now(UTC).date()
+        # Retention first: a day about to be deleted is not worth rewriting.
+        removed = reader.apply_retention(retention_days) if retention_days is not None else []
         merged = 0
         if compact:
             # Today's partition may still be written to; finished days are safe to rewrite.
             for endpoint, day, _ in partitions(reader.fs, reader.root):
                 if day < today:
                     merged += reader.compact(endpoint, day)
-        removed = reader.apply_retention(retention_days) if retention_days is not None else []
     finally:
         reader.close()
     if json_out:

@@ -173,6 +173,11 @@ class PredictionLogConfig(_Strict):
     exclude_columns: tuple[str, ...] = ()
     hash_columns: tuple[str, ...] = ()
     hash_salt: str = ""
+    compression: Literal["none", "snappy", "lz4", "zstd"] = Field(
+        default="none",
+        description="the Parquet codec of new segments; `prodml monitor maintain` rewrites "
+        "finished days with zstd",
+    )
 
 
 class ServerConfig(_Strict):

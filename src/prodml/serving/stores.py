@@ -21,6 +21,7 @@ def open_prediction_log(config: PredictionLogConfig) -> ParquetPredictionLog:
         exclude_columns=config.exclude_columns,
         hash_columns=config.hash_columns,
         hash_salt=config.hash_salt,
+        compression=config.compression,
     )
 
 

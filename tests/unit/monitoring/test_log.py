@@ -199,12 +199,34 @@ def test_compaction_merges_segments_and_keeps_every_row(tmp_path: Path) -> None:
             if i % 3 == 2:
                 log.flush()
         part = tmp_path / "endpoint=churn" / "date=2026-01-01"
-        assert {_compression(p) for p in part.glob("segment-*")} == {"LZ4"}  # cheap to write
+        # Cheapest to write: the serving process pays for every microsecond the writer takes.
+        assert {_compression(p) for p in part.glob("segment-*")} == {"UNCOMPRESSED"}
         assert len(list(part.glob("segment-*"))) == 10
         assert log.compact("churn", date(2026, 1, 1)) == 10
         assert [_compression(p) for p in part.glob("segment-*")] == ["ZSTD"]  # small at rest
         assert log.read().num_rows == 30
         assert log.compact("churn", date(2026, 1, 1)) == 0
+
+
+def test_the_writer_codec_is_configurable_and_compaction_rewrites_a_lone_segment(
+    tmp_path: Path,
+) -> None:
+    clock = FakeClock()
+    with open_log(tmp_path / "lz4", clock, compression="lz4") as log:
+        log.log(record(1))
+    part = tmp_path / "lz4" / "endpoint=churn" / "date=2026-01-01"
+    assert [_compression(p) for p in part.glob("segment-*")] == ["LZ4"]
+    with open_log(tmp_path / "plain", clock) as log:
+        log.log(record(1))
+        log.flush()
+        assert log.compact("churn", date(2026, 1, 1)) == 1  # one segment, not yet zstd
+        part = tmp_path / "plain" / "endpoint=churn" / "date=2026-01-01"
+        assert [_compression(p) for p in part.glob("segment-*")] == ["ZSTD"]
+        assert log.compact("churn", date(2026, 1, 1)) == 0  # nothing left to do
+        assert log.read().num_rows == 1
+    with pytest.raises(ConfigError, match="compression must be one of none, snappy, lz4, zstd"):
+        open_log(tmp_path / "bad", clock, compression="gzip2")
+    assert not (tmp_path / "bad").exists()
 
 
 def _compression(path: Path) -> str:

@@ -18,6 +18,11 @@ def test_a_feature_service_needs_a_feature_store_and_endpoints_need_no_models() 
         parse_config({})
     cfg = parse_config({"models": [{"ref": "m"}], "prediction_log": {"path": "/tmp/log"}})
     assert cfg.prediction_log is not None and cfg.prediction_log.flush_interval_s == 1.0
+    assert cfg.prediction_log.compression == "none"
+    with pytest.raises(ConfigError, match="compression"):
+        parse_config(
+            {"models": [{"ref": "m"}], "prediction_log": {"path": "/tmp/log", "compression": "xz"}}
+        )
 
 
 def test_row_ids_are_the_request_id_for_one_row_and_indexed_for_several() -> None:

@@ -75,6 +75,8 @@ class ParquetPredictionLog:
         sample_rate: share of requests kept, decided by request id.
         exclude_columns: input or output names never written.
         hash_columns: input or output names written as ``sha256(hash_salt + str(value))``.
+        compression: the Parquet codec of the writer's segments: none (the default: fastest
+            to write; ``compact`` rewrites finished days with zstd), snappy, lz4 or zstd.
         clock: for record times, segment names and retention (default: the system clock).
     """
 
@@ -89,8 +91,14 @@ class ParquetPredictionLog:
         exclude_columns: Collection[str] = (),
         hash_columns: Collection[str] = (),
         hash_salt: str = "",
+        compression: str = "none",
         clock: Clock | None = None,
     ) -> None:
+        if compression not in segments.COMPRESSIONS:
+            raise ConfigError(
+                f"compression must be one of {', '.join(segments.COMPRESSIONS)}; "
+                f"got {compression!r}"
+            )
         if flush_rows < 1 or max_buffer_rows < flush_rows:
             raise ConfigError(
                 f"need 1 <= flush_rows <= max_buffer_rows; got {flush_rows}, {max_buffer_rows}"
@@ -103,6 +111,7 @@ class ParquetPredictionLog:
             hash_columns=hash_columns,
             hash_salt=hash_salt,
         )
+        self.compression = compression
         self.flush_rows = flush_rows
         self.flush_interval_s = flush_interval_s
         self.max_buffer_rows = max_buffer_rows
@@ -295,7 +304,9 @@ class ParquetPredictionLog:
             failed = []
             for table in segments.merge(tables):
                 try:
-                    segments.write_segment(self.fs, self.root, endpoint, partition_day, table, now)
+                    segments.write_segment(
+                        self.fs, self.root, endpoint, partition_day, table, now, self.compression
+                    )
                 except Exception:
                     # Kept for the next write; while held rows fill max_buffer_rows, new rows
                     # are dropped.
