@@ -291,15 +291,18 @@ def measure(
     procs: dict[ServerVariant, tuple[int, subprocess.Popen[bytes]]],
     args: argparse.Namespace,
 ) -> Results:
-    """Every point on every server: --rounds runs each, servers in turn; the median is kept."""
+    """Every point on every server: --rounds runs each, servers in turn (in reverse order every
+    other round, so a load that drifts over a round favours neither side of a comparison);
+    the median round is kept."""
     points = [("json", p) for p in filter(None, args.points.split(","))]
     points += [("binary", p) for p in filter(None, args.binary.split(","))]
     results: Results = {v.name: {} for v in procs}
     for kind, point in points:
         rows_per, conc = (int(v) for v in point.split("x"))
         runs: dict[ServerVariant, list[dict[str, float]]] = {v: [] for v in procs}
-        for _ in range(args.rounds):
-            for variant, (port, proc) in procs.items():
+        for round_ in range(args.rounds):
+            order = list(procs.items())
+            for variant, (port, proc) in order if round_ % 2 == 0 else reversed(order):
                 if kind == "binary":
                     runs[variant].append(wrk_binary(bench, port, rows_per, conc, args))
                     continue
