@@ -18,6 +18,7 @@ from buffered requests to Parquet segments on disk (rows, ids, hashing, Arrow, L
 
     python benchmarks/prediction_log.py                   # 10 x 5,000 1-row requests per mode
     python benchmarks/prediction_log.py --requests 20000 --rows 8 --repeats 5
+    python benchmarks/prediction_log.py --requests 20000 --concurrent 16 --repeats 7
 """
 
 from __future__ import annotations
@@ -44,18 +45,23 @@ def request(rows: int) -> InferenceRequest:
     return InferenceRequest("m", [InferTensor("x", "FP64", (rows,), data)])
 
 
-async def serve(plane: DataPlane, requests: int, rows: int, tracked: bool) -> tuple[float, float]:
-    """Wall and CPU seconds per request over ``requests`` sequential infers."""
+async def serve(
+    plane: DataPlane, requests: int, rows: int, tracked: bool, concurrent: int = 1
+) -> tuple[float, float]:
+    """Wall and CPU seconds per request over ``requests`` infers, ``concurrent`` at a time (the
+    batcher merges those into one model batch, as under load)."""
     await plane.infer(request(rows))  # warm
+    made = [request(rows) for _ in range(requests)]
+    contexts = [RequestContext(f"req-{i:08d}") if tracked else None for i in range(requests)]
     wall, cpu = time.perf_counter(), time.process_time()
-    for i in range(requests):
-        context = RequestContext(f"req-{i:08d}") if tracked else None
-        await plane.infer(request(rows), context=context)
+    for i in range(0, requests, concurrent):
+        group = zip(made[i : i + concurrent], contexts[i : i + concurrent], strict=True)
+        await asyncio.gather(*(plane.infer(r, context=c) for r, c in group))
     return (time.perf_counter() - wall) / requests, (time.process_time() - cpu) / requests
 
 
 async def run_mode(
-    log_path: Path | None, requests: int, rows: int, **log_options: Any
+    log_path: Path | None, requests: int, rows: int, concurrent: int = 1, **log_options: Any
 ) -> tuple[float, float]:
     log_config = None
     if log_path is not None:
@@ -64,7 +70,7 @@ async def run_mode(
     plane = DataPlane(config, InMemoryLoader({"m": FakeModel()}), tune_gc=True)
     await plane.start()
     try:
-        return await serve(plane, requests, rows, tracked=log_path is not None)
+        return await serve(plane, requests, rows, log_path is not None, concurrent)
     finally:
         await plane.stop()
 
@@ -112,6 +118,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=5_000, help="requests per run")
     parser.add_argument("--rows", type=int, default=1, help="rows per request")
+    parser.add_argument(
+        "--concurrent", type=int, default=1, help="requests in flight at once (one model batch)"
+    )
     parser.add_argument("--repeats", type=int, default=10, help="runs per mode; best is reported")
     parser.add_argument("--writer-requests", type=int, default=100_000)
     args = parser.parse_args()
@@ -120,13 +129,17 @@ def main() -> None:
     on: list[tuple[float, float]] = []
     with tempfile.TemporaryDirectory(prefix="prodml-logbench-") as tmp:
         for r in range(args.repeats):
-            off.append(asyncio.run(run_mode(None, args.requests, args.rows)))
-            on.append(asyncio.run(run_mode(Path(tmp) / f"on-{r}", args.requests, args.rows)))
+            off.append(asyncio.run(run_mode(None, args.requests, args.rows, args.concurrent)))
+            on_path = Path(tmp) / f"on-{r}"
+            on.append(asyncio.run(run_mode(on_path, args.requests, args.rows, args.concurrent)))
         written, seconds = asyncio.run(
             writer_rate(Path(tmp) / "writer", args.writer_requests, args.rows)
         )
 
-    print(f"{args.requests} requests x {args.rows} row(s) per run, best of {args.repeats} runs")
+    print(
+        f"{args.requests} requests x {args.rows} row(s) per run, {args.concurrent} at a time, "
+        f"best of {args.repeats} runs"
+    )
     wall_off, cpu_off = report("off", off)
     wall_on, cpu_on = report("on", on)
     print(
