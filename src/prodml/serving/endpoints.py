@@ -69,9 +69,12 @@ LoadModel = Callable[[ModelConfig], Awaitable[ServedModel | None]]
 Shadow = Callable[[ServedModel, str, str, Columns, Mapping[str, Any], int], Awaitable[None]]
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, frozen=True)
 class Target:
-    """Who answers a request: the served model, and for an endpoint, the assignment."""
+    """Who answers a request: the served model, and for an endpoint, the assignment.
+
+    Frozen: a loaded model's target is shared by all its requests (``DataPlane.loaded_target``).
+    """
 
     served: ServedModel
     endpoint: str

@@ -118,10 +118,10 @@ class ModelRepository:
         if entry is None:
             raise ModelNotFoundError(f"no model named {name!r} is served")
         entry.state, entry.reason, entry.default = "UNAVAILABLE", "unloaded", None
-        self.changes += 1
         versions = list(entry.versions.values())
         await asyncio.gather(*(v.drain() for v in versions))
         entry.versions.clear()
+        self.changes += 1
 
     def get_or_none(self, name: str, version: str | None = None) -> ServedModel | None:
         """The hot-path lookup: the served version, or None when ``get`` would raise."""

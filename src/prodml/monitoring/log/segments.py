@@ -155,7 +155,9 @@ def _codec(fs: Any, path: str) -> str:
 
     with fs.open(path, "rb") as fh:
         meta = pq.ParquetFile(fh).metadata
-    return "ZSTD" if meta.num_row_groups == 0 else str(meta.row_group(0).column(0).compression)
+    if meta.num_row_groups == 0:  # empty: nothing to recompress
+        return "ZSTD"
+    return str(meta.row_group(0).column(0).compression)
 
 
 def partitions(fs: Any, root: str) -> list[tuple[str, date, str]]:
