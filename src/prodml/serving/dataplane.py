@@ -285,12 +285,12 @@ class DataPlane:
         served = self.repository.get_or_none(name, version)
         if served is None:
             return None
-        if self._targets_of != self.repository.changes:  # forget retired versions
+        if self._targets_of != self.repository.changes:  # a version came or went: start over
             self._loaded_targets.clear()
             self._targets_of = self.repository.changes
         key = (name, version)
         target = self._loaded_targets.get(key)
-        if target is None or target.served is not served:
+        if target is None:
             target = self._loaded_targets[key] = Target(served, name)
         return target
 

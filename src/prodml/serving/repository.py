@@ -58,7 +58,8 @@ class ModelRepository:
 
     def __init__(self) -> None:
         self._entries: dict[str, ModelEntry] = {}
-        # Counts adds and drops of versions, so what caches a lookup knows when to forget it.
+        # Bumped by every change to what ``get_or_none`` answers (a version added, dropped or
+        # unloaded), so what caches a lookup knows when to forget it.
         self.changes = 0
 
     def expect(self, name: str) -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
 import pytest
 
 from prodml.errors import ConfigError, InvalidInputError
-from prodml.serving.config import parse_config
+from prodml.monitoring.log import segments
+from prodml.serving.config import PredictionLogConfig, parse_config
 from prodml.serving.endpoints import parse_feedback
 from prodml.serving.predictions import row_ids
 
@@ -19,6 +22,9 @@ def test_a_feature_service_needs_a_feature_store_and_endpoints_need_no_models() 
     cfg = parse_config({"models": [{"ref": "m"}], "prediction_log": {"path": "/tmp/log"}})
     assert cfg.prediction_log is not None and cfg.prediction_log.flush_interval_s == 1.0
     assert cfg.prediction_log.compression == "none"
+    # The config's choices are the log's: the schema spells them for users, the log checks them.
+    field = PredictionLogConfig.model_fields["compression"]
+    assert get_args(field.annotation) == segments.COMPRESSIONS
     with pytest.raises(ConfigError, match="compression"):
         parse_config(
             {"models": [{"ref": "m"}], "prediction_log": {"path": "/tmp/log", "compression": "xz"}}
