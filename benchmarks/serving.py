@@ -314,9 +314,11 @@ def measure(
 
 
 def median_round(runs: list[dict[str, float]]) -> dict[str, float]:
-    """The round with the median throughput (the lower middle one of an even count)."""
+    """The round with the median throughput (the lower middle one of an even count), with
+    every round's req/s as ``round_<i>`` (for ratios of rounds run side by side)."""
     ranked = sorted(runs, key=lambda r: r["req_s"])
-    return ranked[(len(ranked) - 1) // 2]
+    rounds = {f"round_{i}": r["req_s"] for i, r in enumerate(runs)}
+    return {**ranked[(len(ranked) - 1) // 2], **rounds}
 
 
 def run_mlserver(bench: Path, args: argparse.Namespace) -> dict[str, dict[str, float]]:

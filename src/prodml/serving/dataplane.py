@@ -212,9 +212,10 @@ class DataPlane:
         timeout_s: float | None = None,
         context: RequestContext | None = None,
     ) -> InferenceResponse:
-        """Answer one V2 request (the metrics record it whatever happens)."""
+        """Answer one V2 request (the metrics record it whatever happens); with a ``context``,
+        as ``infer_tracked``."""
         if context is not None:
-            return await self._infer_tracked(request, protocol, timeout_s, context)
+            return await self.infer_tracked(request, context, protocol, timeout_s)
         start = self.clock()
         served: ServedModel | None = None
         try:
@@ -232,14 +233,18 @@ class DataPlane:
         self._record(request.model_name, served, protocol, 200, start)
         return response
 
-    async def _infer_tracked(
+    async def infer_tracked(
         self,
         request: InferenceRequest,
-        protocol: str,
-        timeout_s: float | None,
         context: RequestContext,
+        protocol: str = "rest",
+        timeout_s: float | None = None,
     ) -> InferenceResponse:
-        """``infer`` with a request id: logged, routed to an endpoint's variant, recorded."""
+        """``infer`` with a request id: logged, routed to an endpoint's variant, recorded.
+
+        Transports that track requests call it directly: one coroutine less per request than
+        ``infer(context=...)`` on the logged hot path.
+        """
         request.id = context.request_id
         start = self.clock()
         target: Target | None = None

@@ -64,6 +64,7 @@ def write_segment(
     30 float features compressing took two thirds of the write (LZ4 0.37 us per row, none
     0.11) for 1.7x fewer bytes, and ``compact`` rewrites each finished day with zstd.
     """
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     folder = partition(root, endpoint, day)
@@ -71,16 +72,21 @@ def write_segment(
     name = f"segment-{now.strftime('%Y%m%dT%H%M%S%f')}-{uuid.uuid4().hex}.parquet"
     final = f"{folder}/{name}"
     tmp = f"{folder}/.tmp-{name}"
+    # Encoded into Arrow's own buffer, then written in one call: Parquet writing straight into
+    # a Python file object calls back into Python (taking the GIL from serving) once per page,
+    # and cost 15% more CPU on a 6,500-row segment.
+    sink = pa.BufferOutputStream()
+    pq.write_table(
+        table,
+        sink,
+        compression=compression,
+        use_dictionary=_dictionary(table),
+        # Readers prune by time only; min/max of every other column cost 28% of the write.
+        write_statistics=["time"],
+    )
     try:
         with fs.open(tmp, "wb") as fh:
-            pq.write_table(
-                table,
-                fh,
-                compression=compression,
-                use_dictionary=_dictionary(table),
-                # Readers prune by time only; min/max of every other column cost 28% of the write.
-                write_statistics=["time"],
-            )
+            fh.write(memoryview(sink.getvalue()))
         fs.mv(tmp, final)
     except BaseException:
         if fs.exists(tmp):

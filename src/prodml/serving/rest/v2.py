@@ -61,7 +61,7 @@ class V2Routes:
                 headers = []
             else:  # one coroutine fewer than a tracked helper: this is the logged hot path
                 context = request_context(request, decoded.id, decoded.parameters)
-                response = await self.dp.infer(decoded, protocol="rest", context=context)
+                response = await self.dp.infer_tracked(decoded, context, "rest")
                 variant = response.parameters.get("variant")
                 headers = tracking_headers(context, variant if isinstance(variant, str) else None)
         finally:
