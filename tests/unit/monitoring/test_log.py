@@ -229,6 +229,30 @@ def test_the_writer_codec_is_configurable_and_compaction_rewrites_a_lone_segment
     assert not (tmp_path / "bad").exists()
 
 
+def test_null_free_columns_are_written_required_and_later_nulls_still_read_and_compact(
+    tmp_path: Path,
+) -> None:
+    import pyarrow.parquet as pq
+
+    clock = FakeClock()
+    with open_log(tmp_path, clock) as log:
+        log.log(record(1, age=41.0))
+        log.flush()  # first segment: in_age has no null
+        log.log(record(2))
+        log.log(record(3, age=50.0))
+        log.flush()  # second segment: in_age has a null
+        part = tmp_path / "endpoint=churn" / "date=2026-01-01"
+        first, second = sorted(part.glob("segment-*"))
+        # REQUIRED columns carry no definition levels: cheaper for the serving process to write.
+        schema = pq.ParquetFile(first).schema
+        assert schema.column(schema.names.index("in_age")).max_definition_level == 0
+        assert not pq.read_schema(first).field("in_age").nullable
+        assert pq.read_schema(second).field("in_age").nullable
+        assert log.read().column("in_age").to_pylist() == [41.0, None, 50.0]
+        assert log.compact("churn", date(2026, 1, 1)) == 2
+        assert log.read().column("in_age").to_pylist() == [41.0, None, 50.0]
+
+
 def _compression(path: Path) -> str:
     import pyarrow.parquet as pq
 
