@@ -238,6 +238,7 @@ def test_null_free_columns_are_written_required_and_later_nulls_still_read_and_c
     with open_log(tmp_path, clock) as log:
         log.log(record(1, age=41.0))
         log.flush()  # first segment: in_age has no null
+        clock.advance(seconds=1)  # segments are named by the clock's time: keep their order
         log.log(record(2))
         log.log(record(3, age=50.0))
         log.flush()  # second segment: in_age has a null
