@@ -14,7 +14,8 @@ requests, and untuned collections would walk them again and again):
 Runs alternate between the modes (``--repeats`` runs of ``--requests`` each), so a busy machine
 slows both alike; the best run of each mode is compared. Wall time is per request; CPU time is
 the process's (writer thread included) per request. Then the writer alone: rows per second
-from buffered requests to Parquet segments on disk (rows, ids, hashing, Arrow, LZ4 Parquet).
+from buffered requests to Parquet segments on disk (rows, ids, hashing, Arrow, Parquet
+in the log's default codec).
 
     python benchmarks/prediction_log.py                   # 10 x 5,000 1-row requests per mode
     python benchmarks/prediction_log.py --requests 20000 --rows 8 --repeats 5

@@ -422,10 +422,11 @@ def comparisons(
                 continue
             before, after = ran[parent], ran[variant]
             shared = [p for p in points if p in before and p in after]
-            ratios = {p: paired_ratio(after[p], before[p])[0] for p in shared}
+            paired = {p: paired_ratio(after[p], before[p]) for p in shared}
+            ratios = {p: ratio for p, (ratio, _, _) in paired.items()}
             for p in shared:
                 b, a = before[p], after[p]
-                _, low, high = paired_ratio(a, b)
+                _, low, high = paired[p]
                 table.append(
                     f"| {change} | {variant.name} vs {parent.name} | {p} | "
                     f"{b['req_s']:.0f} → {a['req_s']:.0f} | {ratios[p]:.2f} | "
