@@ -191,6 +191,44 @@ def test_mixed_types_across_requests_are_kept_as_text(tmp_path: Path) -> None:
     assert sorted(log.read().column("in_code").to_pylist()) == ["41", "x41"]
 
 
+def test_a_local_segment_is_on_disk_before_it_is_named_and_a_failed_one_leaves_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    import pyarrow.parquet as pq
+
+    from prodml.monitoring.log import segments
+
+    steps: list[str] = []
+    real_sync, real_replace = os.fdatasync, os.replace
+
+    def sync(fd: int) -> None:
+        steps.append("sync")
+        real_sync(fd)
+
+    def rename(src: str, dst: str) -> None:
+        steps.append("rename")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "fdatasync", sync)
+    monkeypatch.setattr(os, "replace", rename)
+    fs, root = segments.open_root(str(tmp_path))
+    table = pa.table({"request_id": ["r1"], "time": pa.array([0], pa.timestamp("us", tz="UTC"))})
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    path = segments.write_segment(fs, root, "churn", date(2026, 1, 1), table, now)
+    assert steps == ["sync", "rename"]
+    assert pq.read_table(path).column("request_id").to_pylist() == ["r1"]
+
+    def full_disk(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fdatasync", full_disk)
+    with pytest.raises(OSError, match="No space"):
+        segments.write_segment(fs, root, "churn", date(2026, 1, 1), table, now)
+    assert [p.name for p in tmp_path.rglob("*.parquet")] == [Path(path).name]  # nothing else
+
+
 def test_compaction_merges_segments_and_keeps_every_row(tmp_path: Path) -> None:
     clock = FakeClock()
     with open_log(tmp_path, clock) as log:

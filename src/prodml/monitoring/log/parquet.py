@@ -10,7 +10,9 @@ What can be lost, and when:
   seconds, and sooner when ``flush_rows`` rows are waiting, so a crash loses at most the rows
   accepted in the last ``flush_interval_s`` seconds plus those of the segment being written
   at that moment (its temporary file is never renamed into place, so no partial segment is
-  ever read). Segments are closed files: there is no torn write to repair.
+  ever read). Segments are closed files: there is no torn write to repair. On a local disk a
+  segment is on disk before it is named (``segments._write_local``), so a power loss loses no
+  more than a crash.
 - **Store down**: a failed segment write keeps its rows (as Arrow tables) for the next write;
   they count against ``max_buffer_rows``, so memory stays bounded and new rows are dropped.
 - **Overload**: the buffer holds at most ``max_buffer_rows`` rows. When a request's rows do

@@ -6,12 +6,14 @@ Layout under the log's root::
 
 A segment is written under a name starting with ``.tmp-`` and renamed into place, so readers
 (which glob ``segment-*.parquet``) never see a half-written file. On a local disk the rename is
-atomic (``os.replace``); on object stores one ``put`` is already all-or-nothing and the rename
-is a server-side copy.
+atomic (``os.replace``), and the segment's bytes reach the disk before its name does
+(``_write_local``), so a power loss never leaves a named segment empty or torn; on object
+stores one ``put`` is already all-or-nothing and durable, and the rename is a server-side copy.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
 from datetime import date, datetime
@@ -85,14 +87,51 @@ def write_segment(
         write_statistics=["time"],
     )
     try:
-        with fs.open(tmp, "wb") as fh:
-            fh.write(memoryview(sink.getvalue()))
-        fs.mv(tmp, final)
+        if _is_local(fs):
+            _write_local(folder, tmp, final, sink.getvalue())
+        else:
+            with fs.open(tmp, "wb") as fh:
+                fh.write(memoryview(sink.getvalue()))
+            fs.mv(tmp, final)
     except BaseException:
         if fs.exists(tmp):
             fs.rm(tmp)
         raise
     return final
+
+
+def _is_local(fs: Any) -> bool:
+    from fsspec.implementations.local import LocalFileSystem
+
+    return isinstance(fs, LocalFileSystem)
+
+
+def _write_local(folder: str, tmp: str, final: str, data: Any) -> None:
+    """Write ``data`` to ``tmp`` and rename it to ``final``, durably, on a local disk.
+
+    The bytes are flushed to disk (``fdatasync``) before the rename, and the folder after it:
+    a power loss then keeps a renamed segment whole (without it, ext4 can keep the name and
+    lose the bytes). Once on disk the segment's pages leave the page cache: a segment is
+    rarely read soon after it is written, and the log should not fill the server's memory
+    with them. The waits for the disk are the writer thread's, off the request path; on the
+    benchmark box this write took 1.9 ms of CPU per 5.5 MB against 10.7 ms for a plain write
+    into fresh page-cache pages (docs/benchmarks.md).
+    """
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fdatasync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+    os.replace(tmp, final)
+    folder_fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(folder_fd)
+    finally:
+        os.close(folder_fd)
 
 
 def _required(table: Any) -> Any:
