@@ -114,8 +114,8 @@ def _write_local(folder: str, tmp: str, final: str, data: Any) -> None:
     lose the bytes). Once on disk the segment's pages leave the page cache: a segment is
     rarely read soon after it is written, and the log should not fill the server's memory
     with them. The waits for the disk are the writer thread's, off the request path; on the
-    benchmark box this write took 1.9 ms of CPU per 5.5 MB against 10.7 ms for a plain write
-    into fresh page-cache pages (docs/benchmarks.md).
+    benchmark box this write took 2.1 ms of CPU per 5.5 MB against 10.5 ms for a plain write
+    into fresh page-cache pages (``benchmarks/segment_write.py``).
     """
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
