@@ -229,6 +229,30 @@ def test_a_local_segment_is_on_disk_before_it_is_named_and_a_failed_one_leaves_n
     assert [p.name for p in tmp_path.rglob("*.parquet")] == [Path(path).name]  # nothing else
 
 
+def test_a_local_segment_is_written_where_fdatasync_and_fadvise_are_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    from prodml.monitoring.log import segments
+
+    synced: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.delattr(os, "fdatasync", raising=False)  # as on macOS
+    monkeypatch.delattr(os, "posix_fadvise", raising=False)
+
+    def fsync(fd: int) -> None:
+        synced.append(fd)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    fs, root = segments.open_root(str(tmp_path))
+    table = pa.table({"request_id": ["r1"], "time": pa.array([0], pa.timestamp("us", tz="UTC"))})
+    segments.write_segment(fs, root, "churn", date(2026, 1, 1), table, datetime(2026, 1, 1))
+    assert len(synced) == 2  # the file, then its folder
+    assert [p.name.startswith("segment-") for p in tmp_path.rglob("*.parquet")] == [True]
+
+
 def test_compaction_merges_segments_and_keeps_every_row(tmp_path: Path) -> None:
     clock = FakeClock()
     with open_log(tmp_path, clock) as log:
