@@ -43,7 +43,7 @@ def plain(folder: str, data: bytes) -> None:
 
 def durable(folder: str, data: bytes) -> None:
     name = f"{folder}/durable-{uuid.uuid4().hex}"
-    segments._write_local(folder, name + ".tmp", name, data)
+    segments._write_local(folder, name + ".tmp", name, memoryview(data))
 
 
 def timed(write: Callable[[str, bytes], None], folder: str, data: bytes) -> tuple[float, float]:

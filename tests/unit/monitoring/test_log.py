@@ -191,6 +191,10 @@ def test_mixed_types_across_requests_are_kept_as_text(tmp_path: Path) -> None:
     assert sorted(log.read().column("in_code").to_pylist()) == ["41", "x41"]
 
 
+def one_row_table() -> pa.Table:
+    return pa.table({"request_id": ["r1"], "time": pa.array([0], pa.timestamp("us", tz="UTC"))})
+
+
 def test_a_local_segment_is_on_disk_before_it_is_named_and_a_failed_one_leaves_no_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -214,7 +218,7 @@ def test_a_local_segment_is_on_disk_before_it_is_named_and_a_failed_one_leaves_n
     monkeypatch.setattr(os, "fdatasync", sync)
     monkeypatch.setattr(os, "replace", rename)
     fs, root = segments.open_root(str(tmp_path))
-    table = pa.table({"request_id": ["r1"], "time": pa.array([0], pa.timestamp("us", tz="UTC"))})
+    table = one_row_table()
     now = datetime(2026, 1, 1, tzinfo=UTC)
     path = segments.write_segment(fs, root, "churn", date(2026, 1, 1), table, now)
     assert steps == ["sync", "rename"]
@@ -247,10 +251,32 @@ def test_a_local_segment_is_written_where_fdatasync_and_fadvise_are_missing(
 
     monkeypatch.setattr(os, "fsync", fsync)
     fs, root = segments.open_root(str(tmp_path))
-    table = pa.table({"request_id": ["r1"], "time": pa.array([0], pa.timestamp("us", tz="UTC"))})
+    table = one_row_table()
     segments.write_segment(fs, root, "churn", date(2026, 1, 1), table, datetime(2026, 1, 1))
     assert len(synced) == 2  # the file, then its folder
     assert [p.name.startswith("segment-") for p in tmp_path.rglob("*.parquet")] == [True]
+
+
+def test_a_segment_in_place_is_kept_when_only_its_folder_cannot_be_synced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import os
+
+    from prodml.monitoring.log import segments
+
+    if not hasattr(os, "fdatasync"):
+        pytest.skip("here fsync also syncs the file itself")
+
+    def broken_fsync(fd: int) -> None:  # on Linux only the folder is fsync'ed
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(os, "fsync", broken_fsync)
+    fs, root = segments.open_root(str(tmp_path))
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    # Raising would make the writer keep the rows and write them again: a duplicate segment.
+    path = segments.write_segment(fs, root, "churn", date(2026, 1, 1), one_row_table(), now)
+    assert [p.name for p in tmp_path.rglob("*.parquet")] == [Path(path).name]
+    assert "could not sync folder" in caplog.text
 
 
 def test_compaction_merges_segments_and_keeps_every_row(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ stores one ``put`` is already all-or-nothing and durable, and the rename is a se
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import uuid
@@ -20,6 +21,8 @@ from datetime import date, datetime
 from typing import Any
 
 from prodml.errors import ConfigError
+
+logger = logging.getLogger(__name__)
 
 ENDPOINT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 SEGMENT_GLOB = "endpoint=*/date=*/segment-*.parquet"
@@ -86,12 +89,13 @@ def write_segment(
         # Readers prune by time only; min/max of every other column cost 28% of the write.
         write_statistics=["time"],
     )
+    data = memoryview(sink.getvalue())
     try:
         if _is_local(fs):
-            _write_local(folder, tmp, final, sink.getvalue())
+            _write_local(folder, tmp, final, data)
         else:
             with fs.open(tmp, "wb") as fh:
-                fh.write(memoryview(sink.getvalue()))
+                fh.write(data)
             fs.mv(tmp, final)
     except BaseException:
         if fs.exists(tmp):
@@ -106,7 +110,7 @@ def _is_local(fs: Any) -> bool:
     return isinstance(fs, LocalFileSystem)
 
 
-def _write_local(folder: str, tmp: str, final: str, data: Any) -> None:
+def _write_local(folder: str, tmp: str, final: str, data: memoryview) -> None:
     """Write ``data`` to ``tmp`` and rename it to ``final``, durably, on a local disk.
 
     The bytes are flushed to disk (``fdatasync``) before the rename, and the folder after it:
@@ -121,7 +125,7 @@ def _write_local(folder: str, tmp: str, final: str, data: Any) -> None:
     # step is taken where the platform has it.
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o644)
     try:
-        view = memoryview(data)
+        view = data
         while view:
             view = view[os.write(fd, view) :]
         (getattr(os, "fdatasync", None) or os.fsync)(fd)
@@ -130,12 +134,18 @@ def _write_local(folder: str, tmp: str, final: str, data: Any) -> None:
     finally:
         os.close(fd)
     os.replace(tmp, final)
-    if os.name == "posix":
+    if os.name != "posix":
+        return
+    # The segment is in place: raising now would make the writer keep its rows and write them
+    # again, a duplicate. A folder that cannot be synced only leaves its name less durable.
+    try:
         folder_fd = os.open(folder, os.O_RDONLY)
         try:
             os.fsync(folder_fd)
         finally:
             os.close(folder_fd)
+    except OSError as exc:
+        logger.warning("prediction log could not sync folder %s: %s", folder, exc)
 
 
 def _required(table: Any) -> Any:
